@@ -1,0 +1,22 @@
+/* The Vulkan backend's entry points used by the device registry. */
+#ifndef GR_VULKAN_H
+#define GR_VULKAN_H
+
+#include "gr_device.h"
+
+typedef struct gr_vk_device_info {
+    char name[256];
+    char type[16];          /* "discrete", "integrated", "virtual", "cpu", "other" */
+    size_t memory_bytes;    /* largest device-local heap */
+    unsigned subgroup_size;
+} gr_vk_device_info;
+
+/* Number of Vulkan physical devices; 0 (not an error) without a loader or device. */
+int gr_vk_device_count(void);
+gr_status gr_vk_device_info_get(int index, gr_vk_device_info *info);
+/* Opens (or returns the already open) vulkan:index, retained. */
+gr_status gr_vk_device_open(int index, gr_device **out);
+/* Index of the preferred real GPU (discrete, then integrated), or -1 if none. */
+int gr_vk_preferred_index(void);
+
+#endif

@@ -1,0 +1,10 @@
+-- grilly: tensors and hypergradient optimizers for LuaJIT.
+-- The front module: everything of grilly.core, plus the Lua-level modules.
+local core = require "grilly.core"
+
+local grilly = {}
+for name, fn in pairs(core) do grilly[name] = fn end
+
+grilly.version = "0.1.0"
+
+return grilly

@@ -1,0 +1,55 @@
+/* The CPU device: aligned host memory and the table of CPU kernels. */
+#include "gr_cpu.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static gr_status cpu_alloc(gr_device *dev, size_t nbytes, gr_storage *st)
+{
+    (void)dev;
+    /* 64-byte alignment for vector loads; aligned_alloc needs a multiple of it. */
+    size_t rounded = (nbytes + 63) & ~(size_t)63;
+    st->host = aligned_alloc(64, rounded ? rounded : 64);
+    if (!st->host)
+        return gr_fail(GR_ENOMEM, "out of host memory allocating %zu bytes", nbytes);
+    return GR_OK;
+}
+
+static void cpu_free(gr_storage *st) { free(st->host); st->host = NULL; }
+
+static gr_status cpu_upload(gr_storage *st, size_t off, const void *src, size_t n)
+{
+    memcpy((char *)st->host + off, src, n);
+    return GR_OK;
+}
+
+static gr_status cpu_download(gr_storage *st, size_t off, void *dst, size_t n)
+{
+    memcpy(dst, (const char *)st->host + off, n);
+    return GR_OK;
+}
+
+static gr_status cpu_synchronize(gr_device *dev) { (void)dev; return GR_OK; }
+
+gr_status gr_cpu_fill(gr_tensor *t, float value)
+{
+    float *restrict p = gr_cpu_data(t);
+    for (int64_t i = 0; i < t->numel; i++) p[i] = value;
+    return GR_OK;
+}
+
+gr_status gr_cpu_copy(gr_tensor *dst, const gr_tensor *src)
+{
+    memmove(gr_cpu_data(dst), gr_cpu_data(src), (size_t)src->numel * sizeof(float));
+    return GR_OK;
+}
+
+const gr_backend gr_cpu_backend = {
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .upload = cpu_upload,
+    .download = cpu_download,
+    .synchronize = cpu_synchronize,
+    .fill = gr_cpu_fill,
+    .copy = gr_cpu_copy,
+};

@@ -1,0 +1,38 @@
+/* Shared helpers of the Lua binding. */
+#ifndef LGR_H
+#define LGR_H
+
+#include <lua.h>
+#include <lauxlib.h>
+#include "gr_tensor.h"
+
+#define LGR_TENSOR_MT "grilly.Tensor"
+
+/* Raises a Lua error carrying the core's message when s != GR_OK.
+ * The one place where a C status becomes a Lua error. */
+void lgr_check(lua_State *L, gr_status s);
+
+/* Raises "bad argument #arg to 'fname' (msg)" with the core's last message. */
+void lgr_check_arg(lua_State *L, gr_status s, int arg);
+
+/* luaL_testudata, which the Lua 5.1 API lacks: the userdata at idx if its
+ * metatable is tname's, else NULL. */
+void *lgr_testudata(lua_State *L, int idx, const char *tname);
+
+/* Tensors */
+gr_tensor *lgr_check_tensor(lua_State *L, int idx);       /* raises on non-tensor or freed */
+gr_tensor *lgr_test_tensor(lua_State *L, int idx);        /* NULL if not a live tensor */
+void lgr_push_tensor(lua_State *L, gr_tensor *t);         /* takes over the caller's reference */
+
+/* Devices: the device named by an options table's `device` field at idx
+ * (absent: the default device). */
+gr_device *lgr_opt_device(lua_State *L, int idx);
+gr_device *lgr_check_device(lua_State *L, int idx);
+
+/* Every userdata type's open function registers its metatable and adds its
+ * functions to the module table on top of the stack. */
+void lgr_tensor_open(lua_State *L);
+
+int luaopen_grilly_core(lua_State *L);
+
+#endif

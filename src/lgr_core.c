@@ -1,0 +1,127 @@
+/* luaopen_grilly_core: the module table, device functions and the error bridge. */
+#include "lgr.h"
+#include "gr_backend.h"
+#include "gr_vulkan.h"
+
+#include <string.h>
+
+void lgr_check(lua_State *L, gr_status s)
+{
+    if (s != GR_OK) luaL_error(L, "%s", gr_last_error());
+}
+
+void lgr_check_arg(lua_State *L, gr_status s, int arg)
+{
+    if (s != GR_OK) luaL_argerror(L, arg, gr_last_error());
+}
+
+void *lgr_testudata(lua_State *L, int idx, const char *tname)
+{
+    void *p = lua_touserdata(L, idx);
+    if (!p || !lua_getmetatable(L, idx)) return NULL;
+    luaL_getmetatable(L, tname);
+    int same = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    return same ? p : NULL;
+}
+
+gr_device *lgr_check_device(lua_State *L, int idx)
+{
+    const char *name = luaL_checkstring(L, idx);
+    gr_device *dev;
+    lgr_check_arg(L, gr_device_get(name, &dev), idx);
+    return dev;
+}
+
+gr_device *lgr_opt_device(lua_State *L, int idx)
+{
+    gr_device *dev;
+    if (lua_istable(L, idx)) {
+        lua_getfield(L, idx, "device");
+        if (!lua_isnil(L, -1)) {
+            if (lua_type(L, -1) != LUA_TSTRING)
+                luaL_argerror(L, idx, "option 'device' must be a string such as 'cpu' or 'gpu'");
+            gr_status s = gr_device_get(lua_tostring(L, -1), &dev);
+            lua_pop(L, 1);
+            lgr_check_arg(L, s, idx);
+            return dev;
+        }
+        lua_pop(L, 1);
+    } else if (!lua_isnoneornil(L, idx)) {
+        luaL_argerror(L, idx, "options table expected");
+    }
+    lgr_check(L, gr_device_default(&dev));
+    return dev;
+}
+
+static int l_set_device(lua_State *L)
+{
+    lgr_check_arg(L, gr_device_set_default(luaL_checkstring(L, 1)), 1);
+    return 0;
+}
+
+static int l_get_device(lua_State *L)
+{
+    gr_device *dev;
+    lgr_check(L, gr_device_default(&dev));
+    lua_pushstring(L, dev->name);
+    return 1;
+}
+
+static int l_synchronize(lua_State *L)
+{
+    gr_device *dev;
+    if (lua_isnoneornil(L, 1)) lgr_check(L, gr_device_default(&dev));
+    else dev = lgr_check_device(L, 1);
+    lgr_check(L, gr_device_synchronize(dev));
+    return 0;
+}
+
+static int l_devices(lua_State *L)
+{
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_pushstring(L, "cpu"); lua_setfield(L, -2, "name");
+    lua_pushstring(L, "cpu"); lua_setfield(L, -2, "device");
+    lua_pushstring(L, "cpu"); lua_setfield(L, -2, "type");
+    lua_rawseti(L, -2, 1);
+    int n = gr_vk_device_count();
+    for (int i = 0; i < n; i++) {
+        gr_vk_device_info info;
+        if (gr_vk_device_info_get(i, &info) != GR_OK) continue;
+        lua_newtable(L);
+        lua_pushfstring(L, "vulkan:%d", i); lua_setfield(L, -2, "device");
+        lua_pushstring(L, info.name); lua_setfield(L, -2, "name");
+        lua_pushstring(L, info.type); lua_setfield(L, -2, "type");
+        lua_pushnumber(L, (lua_Number)info.memory_bytes); lua_setfield(L, -2, "memory");
+        lua_pushinteger(L, (lua_Integer)info.subgroup_size); lua_setfield(L, -2, "subgroup_size");
+        lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
+    }
+    return 1;
+}
+
+static int l_device_bytes(lua_State *L)
+{
+    gr_device *dev;
+    if (lua_isnoneornil(L, 1)) lgr_check(L, gr_device_default(&dev));
+    else dev = lgr_check_device(L, 1);
+    lua_pushnumber(L, (lua_Number)dev->bytes_in_use);
+    return 1;
+}
+
+static const luaL_Reg core_functions[] = {
+    {"set_device", l_set_device},
+    {"get_device", l_get_device},
+    {"synchronize", l_synchronize},
+    {"devices", l_devices},
+    {"device_bytes", l_device_bytes},
+    {NULL, NULL},
+};
+
+int luaopen_grilly_core(lua_State *L)
+{
+    lua_newtable(L);
+    luaL_register(L, NULL, core_functions);
+    lgr_tensor_open(L);
+    return 1;
+}
