@@ -9,7 +9,7 @@ INST_LIBDIR ?= $(PREFIX)/lib/lua/5.1
 INST_LUADIR ?= $(PREFIX)/share/lua/5.1
 INST_BINDIR ?= $(PREFIX)/bin
 
-CFLAGS     ?= -O3 -march=x86-64-v2 -g
+CFLAGS     ?= -O3 -g
 WARNINGS   := -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration
 CPPFLAGS   := -Iinclude -Isrc -I$(LUA_INCDIR) -Ibuild/gen -D_GNU_SOURCE
 BLAS_LIBS  ?= -lopenblas
