@@ -56,10 +56,12 @@ demo: check-deps
 	@$(MAKE) --no-print-directory all
 	$(RUN_ENV) $(LUA) examples/00_linear_regression.lua
 
+LUA_FILES := $(patsubst lua/%,%,$(shell find lua/grilly -name '*.lua'))
+
 install: all
-	install -d $(DESTDIR)$(INST_LIBDIR)/grilly $(DESTDIR)$(INST_LUADIR)/grilly
+	install -d $(DESTDIR)$(INST_LIBDIR)/grilly
 	install -m 755 $(MODULE) $(DESTDIR)$(INST_LIBDIR)/grilly/core.so
-	install -m 644 lua/grilly/*.lua $(DESTDIR)$(INST_LUADIR)/grilly/
+	for f in $(LUA_FILES); do install -D -m 644 lua/$$f $(DESTDIR)$(INST_LUADIR)/$$f || exit 1; done
 
 clean:
 	rm -rf $(BUILD)

@@ -7,4 +7,16 @@ for name, fn in pairs(core) do grilly[name] = fn end
 
 grilly.version = "0.1.0"
 
+-- Lua-level modules load on first use, so that require "grilly" stays cheap.
+local on_demand = { plot = "grilly.plot" }
+setmetatable(grilly, {
+  __index = function(t, key)
+    local name = on_demand[key]
+    if not name then return nil end
+    local module = require(name)
+    rawset(t, key, module)
+    return module
+  end,
+})
+
 return grilly
