@@ -8,7 +8,7 @@ for name, fn in pairs(core) do grilly[name] = fn end
 grilly.version = "0.1.0"
 
 -- Lua-level modules load on first use, so that require "grilly" stays cheap.
-local on_demand = { plot = "grilly.plot" }
+local on_demand = { plot = "grilly.plot", train = "grilly.train" }
 setmetatable(grilly, {
   __index = function(t, key)
     local name = on_demand[key]
