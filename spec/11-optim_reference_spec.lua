@@ -5,12 +5,7 @@ local fixtures = require "fixtures"
 
 local tanh, exp, sqrt, log = math.tanh, math.exp, math.sqrt, math.log
 
-local function copy(t)
-  if type(t) ~= "table" then return t end
-  local c = {}
-  for k, v in pairs(t) do c[k] = copy(v) end
-  return c
-end
+local copy = R.copy
 
 -- Hand-derived values are compared within a few ulps (rel defaults to 1e-14): the
 -- reference may associate sums or round (1 - beta) differently from the formula written here.
@@ -20,11 +15,7 @@ local function rel_near(expected, got, rel, what)
     string.format("%s: expected %.17g, got %.17g", what or "value", expected, got))
 end
 
-local function dot(a, b)
-  local s = 0
-  for i = 1, #a do s = s + a[i] * b[i] end
-  return s
-end
+local dot = R.dot
 
 -- A seeded multi-tensor problem: parameters of the given sizes and gradients
 -- g = c * x + noise drawn from the seed, so runs are repeatable.
@@ -199,6 +190,32 @@ describe("optim_reference: HypergradientAdamW", function()
     for j = 1, 2 do h = h + g2[j] * g1[j] / (math.abs(g1[j]) + 1e-8) end
     rel_near(0.01 + 1e-3 * h, opt:get("current_lr"))
     assert.equal(2, #opt:get("lr_history"))
+  end)
+
+  it("keeps the previous step's betas in d_prev when beta1 is written between steps", function()
+    local pa, pb = { 1, -1 }, { 1, -1 }
+    local a = R.new("HypergradientAdamW", { pa }, { lr = 0.01, beta_hyper = 1e-3 })
+    local b = R.new("HypergradientAdamW", { pb }, { lr = 0.01, beta_hyper = 1e-3 })
+    a:step { { 2, 1 } }
+    b:step { { 2, 1 } }
+    b:set("beta1", 0.5)
+    a:step { { 1, 3 } }
+    b:step { { 1, 3 } }
+    assert.equal(a:get("current_lr"), b:get("current_lr"))   -- same d_prev
+    assert.are_not.equal(pa[1], pb[1])                        -- the update used 0.5
+    a:step { { 1, 1 } }
+    b:step { { 1, 1 } }
+    assert.are_not.equal(a:get("current_lr"), b:get("current_lr"))
+  end)
+
+  it("takes amsgrad switched on between steps, starting vmax from zero", function()
+    local opt = R.new("HypergradientAdamW", { { 1 } }, { lr = 0.01, beta_hyper = 1e-3 })
+    opt:step { { 4 } }
+    opt:set("amsgrad", true)
+    opt:step { { 1 } }
+    rel_near(0.01 + 1e-3 * 1 * 4 / (4 + 1e-8), opt:get("current_lr"))
+    local v = opt.state.per_param[1].v[1]
+    assert.equal(v, opt.state.per_param[1].vmax[1])
   end)
 
   it("adapts log(lr) with log_scale and clamps to [lr_min, lr_max]", function()

@@ -13,12 +13,15 @@
 --   opt:get("current_lr")        -- a property or option (nil when the class has none)
 --   opt:set("hyper_lr", 0.02)    -- writes with construction's validation
 --   opt.state                    -- t, lr, beta1, beta2, P, G_lr, G_beta, prev_norm, var_ema,
---                                -- S, Sbar, gain, skipped_steps, the histories, and
+--                                -- S, Sbar, gain, skipped_steps, the histories,
+--                                -- used_beta1/used_beta2 (the betas of the last step), and
 --                                -- per_param[i] = {m, v, vmax, ema_g} (absent until created)
 --   opt.options                  -- every option, defaults and preset resolved
 --   local snap = opt:snapshot()  -- deep copy of options and state (not the parameters)
 --   opt:restore(snap)            -- validated, then replaces options and state
 --   opt:directions()             -- the current Adam direction d per parameter
+--   R.dot(a, b)                  -- sum of a[j] * b[j] over two arrays, in double
+--   R.copy(x)                    -- deep copy of a table (arrays of parameters, snapshots)
 --
 -- Parameters may also be given as groups: {{params = {x1, x2}}, {params = {x3}}}.
 -- Properties for get(): current_lr (= lr), beta1, beta2, betas, step_count (= t),
@@ -109,6 +112,7 @@ local function copy(x)
   for k, v in pairs(x) do c[k] = copy(v) end
   return c
 end
+R.copy = copy
 
 local function show(x)
   if type(x) == "table" then
@@ -183,6 +187,7 @@ function R.new(class_name, params, opts)
   local g0 = (o.accumulator == "sum") and 0 or 1
   local s = {
     t = 0, lr = o.lr, beta1 = o.betas[1], beta2 = o.betas[2], P = 1,
+    used_beta1 = o.betas[1], used_beta2 = o.betas[2],
     G_lr = g0, G_beta = g0, prev_norm = 0, var_ema = 0, S = 0, Sbar = 0, gain = 0,
     skipped_steps = 0, lr_history = { o.lr }, per_param = {},
   }
@@ -211,6 +216,13 @@ local function bias1(self, beta1, t, P)
   return 1 - beta1 ^ t
 end
 
+-- The bias-correction denominators of d_prev: t - 1 and the betas that the previous step
+-- used (a beta written since then does not change the previous direction).
+local function prev_bias(self)
+  local s = self.state
+  return bias1(self, s.used_beta1, s.t - 1, s.P), 1 - s.used_beta2 ^ (s.t - 1)
+end
+
 -- The Adam direction of parameter i from its m and v (vmax with amsgrad), given the
 -- bias-correction denominators; zero for a parameter that has no moments yet.
 local function direction(self, i, bc1, bc2)
@@ -220,17 +232,19 @@ local function direction(self, i, bc1, bc2)
     for j = 1, n do d[j] = 0 end
     return d
   end
-  local v = self.options.amsgrad and st.vmax or st.v
+  local v = self.options.amsgrad and st.vmax or st.v    -- no vmax yet: amsgrad just turned on
   local eps = self.options.eps
   for j = 1, n do d[j] = (st.m[j] / bc1) / (math.sqrt(v[j] / bc2) + eps) end
   return d
 end
 
+-- sum of a[j] * b[j] in double; exported as R.dot for specs.
 local function dot(a, b)
   local s = 0
   for j = 1, #a do s = s + a[j] * b[j] end
   return s
 end
+R.dot = dot
 
 -- Validates the gradients; returns them by position (false for none) and whether any
 -- element is non-finite.
@@ -262,7 +276,7 @@ end
 local function adapt_hyper(self, grads, k0)
   local o, s = self.options, self.state
   if k0 < 1 then return end
-  local bc1, bc2 = bias1(self, s.beta1, k0, s.P), 1 - s.beta2 ^ k0
+  local bc1, bc2 = prev_bias(self)
   local h = 0
   for i, g in ipairs(grads) do
     if g then h = h + dot(g, direction(self, i, bc1, bc2)) end
@@ -323,7 +337,7 @@ local function adapt_auto(self, grads, k0)
   local o, s = self.options, self.state
   if not (k0 >= o.warmup_steps and k0 >= 1 and s.prev_norm > 1e-12) then return end
   local N = s.prev_norm
-  local bc1, bc2 = bias1(self, s.beta1, k0, s.P), 1 - s.beta2 ^ k0
+  local bc1, bc2 = prev_bias(self)
   local gd, gm = 0, 0
   for i, g in ipairs(grads) do
     if g then
@@ -355,6 +369,7 @@ local function adamw_update(self, grads)
   local o, s = self.options, self.state
   local b1, b2, lr, t = s.beta1, s.beta2, s.lr, s.t
   s.P = s.P * b1
+  s.used_beta1, s.used_beta2 = b1, b2
   local bc1, bc2 = bias1(self, b1, t, s.P), 1 - b2 ^ t
   local decay, step_size = 1 - lr * o.weight_decay, lr / bc1
   for i, g in ipairs(grads) do
