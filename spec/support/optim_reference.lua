@@ -12,11 +12,14 @@
 --   x1[1]                        -- parameters are updated in place
 --   opt:get("current_lr")        -- a property or option (nil when the class has none)
 --   opt:set("hyper_lr", 0.02)    -- writes with construction's validation
---   opt.state                    -- t, lr, beta1, beta2, P, G_lr, G_beta, prev_norm, var_ema,
---                                -- S, Sbar, gain, skipped_steps, the histories,
+--   opt.state                    -- t, lr, beta1, beta2, P, skipped_steps, lr_history,
+--                                -- on AutoHypergradientAdamW also G_lr, G_beta, prev_norm,
+--                                -- var_ema, S, Sbar, gain and the other histories,
 --                                -- used_beta1/used_beta2 (the betas of the last step), and
 --                                -- per_param[i] = {m, v, vmax, ema_g} (absent until created)
---   opt.options                  -- every option, defaults and preset resolved
+--   opt.options                  -- every option, defaults and preset resolved; lr and betas
+--                                -- there are the construction values, the ones in use are
+--                                -- state.lr, state.beta1 and state.beta2
 --   local snap = opt:snapshot()  -- deep copy of options and state (not the parameters)
 --   opt:restore(snap)            -- validated, then replaces options and state
 --   opt:directions()             -- the current Adam direction d per parameter
@@ -184,14 +187,14 @@ function R.new(class_name, params, opts)
 
   local self = setmetatable({ class_name = class_name, class = class, options = o,
                               params = flatten_params(class_name, params) }, Opt)
-  local g0 = (o.accumulator == "sum") and 0 or 1
   local s = {
     t = 0, lr = o.lr, beta1 = o.betas[1], beta2 = o.betas[2], P = 1,
     used_beta1 = o.betas[1], used_beta2 = o.betas[2],
-    G_lr = g0, G_beta = g0, prev_norm = 0, var_ema = 0, S = 0, Sbar = 0, gain = 0,
     skipped_steps = 0, lr_history = { o.lr }, per_param = {},
   }
   if class.auto then
+    local g0 = (o.accumulator == "sum") and 0 or 1
+    s.G_lr, s.G_beta, s.prev_norm, s.var_ema, s.S, s.Sbar, s.gain = g0, g0, 0, 0, 0, 0, 0
     s.beta1_history, s.surprise_history, s.s_bar_history = { o.betas[1] }, {}, {}
   end
   for i = 1, #self.params do s.per_param[i] = {} end
@@ -457,19 +460,20 @@ local PROPERTIES = {
   step_count = function(s) return s.t end,
   betas = function(s) return { s.beta1, s.beta2 } end,
 }
-local AUTO_PROPERTIES = {
+local STATE_NAMES = {
   current_surprise = "S", accumulated_surprise = "Sbar", current_surprise_gain = "gain",
 }
 
 function Opt:get(name)
   local s = self.state
   if PROPERTIES[name] then return PROPERTIES[name](s) end
-  if AUTO_PROPERTIES[name] then return self.class.auto and s[AUTO_PROPERTIES[name]] or nil end
+  if STATE_NAMES[name] then return s[STATE_NAMES[name]] end
   if name ~= "per_param" and s[name] ~= nil then return copy(s[name]) end
   return copy(self.options[name])
 end
 
-local STATE_FIELDS = { lr = "lr", beta1 = "beta1", beta2 = "beta2" }
+-- Hyperparameters whose value in use lives in state (adaptation changes them).
+local STATE_FIELDS = { lr = true, beta1 = true, beta2 = true }
 
 function Opt:set(name, value)
   local s, o = self.state, self.options
@@ -479,7 +483,7 @@ function Opt:set(name, value)
       error(string.format("%s: option '%s' must be %s (got %s)", self.class_name, name, expected,
         show(value)), 2)
     end
-    s[STATE_FIELDS[name]] = value
+    s[name] = value
   elseif name == "betas" then
     check_option(self.class_name, name, value)
     s.beta1, s.beta2 = value[1], value[2]
