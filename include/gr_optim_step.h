@@ -25,13 +25,14 @@ typedef struct gr_optim_item {
     gr_tensor *p;
     const gr_tensor *g;   /* NULL: no gradient; pass 2 then only adds its d² */
     gr_tensor *m, *v;
-    gr_tensor *vmax;      /* with amsgrad */
+    gr_tensor *vmax;      /* with amsgrad; where NULL, v stands in for it in d */
     gr_tensor *ema;       /* with surprise on this step */
     int ema_fresh;        /* ema was created by this step: it becomes g */
 } gr_optim_item;
 
 /* Pass 1's inputs. d_prev = m*inv_bc1 / (sqrt(vhat*inv_bc2) + eps), with the
- * bias corrections of the previous step; vhat is vmax with amsgrad. */
+ * bias corrections of the previous step; vhat is vmax with amsgrad (v where
+ * the item has no vmax yet). */
 typedef struct gr_optim_reduce_coeffs {
     int dprev;            /* read m and v for g·d_prev and g·m_prev */
     int amsgrad;

@@ -175,20 +175,25 @@ static gr_status create_state(gr_optim *opt, gr_tensor *const *grads, int surpri
         if (!pp->slot[GR_SLOT_M]) {
             s = create_slot(opt, i, GR_SLOT_M, NULL);
             if (s == GR_OK) s = create_slot(opt, i, GR_SLOT_V, NULL);
-            if (s == GR_OK && opt->o.amsgrad) s = create_slot(opt, i, GR_SLOT_VMAX, NULL);
         }
+        /* vmax starts at zero, also when amsgrad is switched on mid-run. */
+        if (s == GR_OK && opt->o.amsgrad && !pp->slot[GR_SLOT_VMAX]) s = create_slot(opt, i, GR_SLOT_VMAX, NULL);
         if (s == GR_OK && surprise && !pp->slot[GR_SLOT_EMA_G]) s = create_slot(opt, i, GR_SLOT_EMA_G, NULL);
     }
     if (s != GR_OK) drop_created(opt);
     return s;
 }
 
-static gr_optim_item item_of(const gr_optim *opt, int i, const gr_tensor *g)
+/* Parameter i as a pass sees it. Before the update, a vmax created by this
+ * step does not exist yet: d_prev then uses v. */
+static gr_optim_item item_of(const gr_optim *opt, int i, const gr_tensor *g, int before_update)
 {
     const gr_optim_entry *pp = &opt->params[i];
+    int vmax_fresh = (opt->created[i] >> GR_SLOT_VMAX) & 1;
     return (gr_optim_item){
         .p = pp->p, .g = g, .m = pp->slot[GR_SLOT_M], .v = pp->slot[GR_SLOT_V],
-        .vmax = pp->slot[GR_SLOT_VMAX], .ema = pp->slot[GR_SLOT_EMA_G],
+        .vmax = before_update && vmax_fresh ? NULL : pp->slot[GR_SLOT_VMAX],
+        .ema = pp->slot[GR_SLOT_EMA_G],
         .ema_fresh = (opt->created[i] >> GR_SLOT_EMA_G) & 1,
     };
 }
@@ -259,7 +264,7 @@ gr_status gr_optim_step(gr_optim *opt, gr_tensor *const *grads, int *skipped)
     /* Pass 1 over the parameters with a gradient. */
     int nitems = 0;
     for (int i = 0; i < opt->n; i++)
-        if (grads[i]) opt->items[nitems++] = item_of(opt, i, grads[i]);
+        if (grads[i]) opt->items[nitems++] = item_of(opt, i, grads[i], 1);
     double sums[GR_OPTIM_NSUMS] = {0};
     if (needs_reduce(opt, &rc)) {
         gr_status s = opt->ops->reduce(opt->items, nitems, &rc, opt->partials);
@@ -281,10 +286,12 @@ gr_status gr_optim_step(gr_optim *opt, gr_tensor *const *grads, int *skipped)
      * gradient when the normaliser needs their d². */
     gr_optim_update_coeffs uc;
     gr_optim_update_coeffs_make(opt->kind, &opt->o, &next, flags, &uc);
-    int n2 = nitems;
+    int n2 = 0;
+    for (int i = 0; i < opt->n; i++)
+        if (grads[i]) opt->items[n2++] = item_of(opt, i, grads[i], 0);
     if (uc.dnorm)
         for (int i = 0; i < opt->n; i++)
-            if (!grads[i] && opt->params[i].slot[GR_SLOT_M]) opt->items[n2++] = item_of(opt, i, NULL);
+            if (!grads[i] && opt->params[i].slot[GR_SLOT_M]) opt->items[n2++] = item_of(opt, i, NULL, 0);
     double dnorm = 0;
     gr_status s = opt->ops->update(opt->items, n2, &uc, opt->dnorm);
     if (s == GR_OK) s = gr_optim_reduce_global(opt->dnorm, n2, 1, &dnorm);
@@ -319,27 +326,6 @@ int gr_optim_get(const gr_optim *opt, const char *name, gr_optim_value *out)
     return 1;
 }
 
-/* Turning amsgrad on gives every parameter with state a vmax equal to its
- * v (so that max(vmax, v) starts from v); turning it off drops vmax. */
-static gr_status switch_amsgrad(gr_optim *opt, int on)
-{
-    if (!on) {
-        for (int i = 0; i < opt->n; i++) {
-            gr_tensor_release(opt->params[i].slot[GR_SLOT_VMAX]);
-            opt->params[i].slot[GR_SLOT_VMAX] = NULL;
-        }
-        return GR_OK;
-    }
-    for (int i = 0; i < opt->n; i++) {
-        gr_optim_entry *pp = &opt->params[i];
-        if (!pp->slot[GR_SLOT_V] || pp->slot[GR_SLOT_VMAX]) continue;
-        gr_status s = create_slot(opt, i, GR_SLOT_VMAX, pp->slot[GR_SLOT_V]);
-        if (s != GR_OK) { drop_created(opt); return s; }
-    }
-    memset(opt->created, 0, (size_t)opt->n);
-    return GR_OK;
-}
-
 gr_status gr_optim_set(gr_optim *opt, const char *name, const gr_optim_value *value)
 {
     gr_optim_options next = opt->o;
@@ -358,7 +344,6 @@ gr_status gr_optim_set(gr_optim *opt, const char *name, const gr_optim_value *va
         opt->s.beta2 = next.beta2;
         return GR_OK;
     }
-    if (next.amsgrad != opt->o.amsgrad) GR_TRY(switch_amsgrad(opt, next.amsgrad));
     opt->o = next;
     return GR_OK;
 }
@@ -371,9 +356,13 @@ gr_status gr_optim_direction(const gr_optim *opt, int i, gr_tensor **out)
     gr_tensor *d;
     GR_TRY(gr_tensor_full(opt->device, pp->p->ndim, pp->p->shape, 0.0f, &d));
     if (pp->slot[GR_SLOT_M] && pp->p->numel) {
+        /* The direction of the current m and v under the betas in use now. */
+        gr_optim_scalars now = opt->s;
+        now.prev_beta1 = now.beta1;
+        now.prev_beta2 = now.beta2;
         gr_optim_reduce_coeffs rc;
-        gr_optim_reduce_coeffs_make(opt->kind, &opt->o, &opt->s, &rc);
-        gr_optim_item it = item_of(opt, i, NULL);
+        gr_optim_reduce_coeffs_make(opt->kind, &opt->o, &now, &rc);
+        gr_optim_item it = item_of(opt, i, NULL, 0);
         gr_status s = opt->ops->direction(&it, &rc, d);
         if (s != GR_OK) { gr_tensor_release(d); return s; }
     }

@@ -83,7 +83,7 @@ static void reduce_item(const gr_optim_item *it, const gr_optim_reduce_coeffs *c
     int64_t n = it->p->numel;
     const float *g = gr_cpu_data(it->g);
     const float *m = c->dprev ? gr_cpu_data(it->m) : NULL;
-    const float *vh = c->dprev ? gr_cpu_data(c->amsgrad ? it->vmax : it->v) : NULL;
+    const float *vh = c->dprev ? gr_cpu_data(c->amsgrad && it->vmax ? it->vmax : it->v) : NULL;
     float *ema = c->surprise ? gr_cpu_data(it->ema) : NULL;
     int em = !c->surprise ? EMA_NONE : it->ema_fresh ? EMA_FRESH : EMA_OLD;
     int sel = (c->dprev ? 1 : 0) | em << 1 | (c->ema_write && em != EMA_NONE ? 8 : 0);
@@ -186,7 +186,7 @@ static void update_item(const gr_optim_item *it, const gr_optim_update_coeffs *c
 {
     int64_t n = it->p->numel;
     float *m = gr_cpu_data(it->m), *v = gr_cpu_data(it->v);
-    float *vmax = c->amsgrad ? gr_cpu_data(it->vmax) : NULL;
+    float *vmax = c->amsgrad && it->vmax ? gr_cpu_data(it->vmax) : NULL;
     *out = 0;
     if (!it->g) {
         if (c->dnorm) *out = dnorm_kernel(n, m, vmax ? vmax : v, c->inv_bc1, c->inv_bc2, c->eps);
@@ -228,7 +228,7 @@ static gr_status cpu_update(const gr_optim_item *items, int n, const gr_optim_up
 static gr_status cpu_direction(const gr_optim_item *it, const gr_optim_reduce_coeffs *c, gr_tensor *out)
 {
     const float *restrict m = gr_cpu_data(it->m);
-    const float *restrict vh = gr_cpu_data(c->amsgrad ? it->vmax : it->v);
+    const float *restrict vh = gr_cpu_data(c->amsgrad && it->vmax ? it->vmax : it->v);
     float *restrict d = gr_cpu_data(out);
     const float inv_bc1 = c->inv_bc1, inv_bc2 = c->inv_bc2, eps = c->eps;
     for (int64_t i = 0; i < out->numel; i++) d[i] = direction(m[i], vh[i], inv_bc1, inv_bc2, eps);

@@ -17,11 +17,10 @@ static gr_status check_slots(const gr_optim *opt, const gr_optim_state *st)
                            has_m ? "m" : "v", has_m ? "v" : "m");
         if (has_m && st->scalars.t == 0)
             return gr_fail(GR_EINVAL, "%s: state of parameter %d has moments at step 0", cls, i + 1);
-        if ((sl[GR_SLOT_VMAX] != NULL) != (has_m && st->options.amsgrad))
-            return gr_fail(GR_EINVAL, "%s: state of parameter %d %s vmax (amsgrad is %s)", cls, i + 1,
-                           sl[GR_SLOT_VMAX] ? "has" : "lacks", st->options.amsgrad ? "on" : "off");
-        if (sl[GR_SLOT_EMA_G] && !has_m)
-            return gr_fail(GR_EINVAL, "%s: state of parameter %d has ema_g without m and v", cls, i + 1);
+        for (int k = GR_SLOT_VMAX; k < GR_OPTIM_NSLOTS; k++)
+            if (sl[k] && !has_m)
+                return gr_fail(GR_EINVAL, "%s: state of parameter %d has %s without m and v", cls, i + 1,
+                               gr_optim_slot_name((gr_optim_slot)k));
         for (int k = 0; k < GR_OPTIM_NSLOTS; k++) {
             if (!sl[k] || gr_shape_equal(sl[k], p)) continue;
             char a[96], b[96];
