@@ -99,9 +99,11 @@ static table_key *sorted_keys(lua_State *L, int idx, const save_walk *sw, size_t
         table_key *k = &keys[i++];
         if (lua_type(L, -1) == LUA_TNUMBER) {
             lua_Number d = lua_tonumber(L, -1);
-            if (!(d >= 1 && d <= MAX_INT_KEY && d == floor(d)))
+            if (!(d >= 1 && d <= MAX_INT_KEY && d == floor(d))) {
+                const char *key = lua_tostring(L, -1);
                 luaL_argerror(L, 2, lua_pushfstring(L, "key %s in %s is not a positive integer (up to 2^53) or a string",
-                                                    lua_tostring(L, -1), table_at(L, sw)));
+                                                    key, table_at(L, sw)));
+            }
             *k = (table_key){.is_int = 1, .num = d};
         } else if (lua_type(L, -1) == LUA_TSTRING) {
             size_t len;
@@ -110,8 +112,9 @@ static table_key *sorted_keys(lua_State *L, int idx, const save_walk *sw, size_t
             if (len == 0)
                 luaL_argerror(L, 2, lua_pushfstring(L, "the empty string key in %s cannot be saved", table_at(L, sw)));
         } else {
+            const char *type = luaL_typename(L, -1);
             luaL_argerror(L, 2, lua_pushfstring(L, "a %s key in %s cannot be saved (keys must be strings or positive integers)",
-                                                luaL_typename(L, -1), table_at(L, sw)));
+                                                type, table_at(L, sw)));
         }
     }
     qsort(keys, n, sizeof *keys, key_order);
