@@ -35,7 +35,7 @@ void *signal(int sig, void *handler);
 ]]
 local C = ffi.load(package.searchpath("grilly.core", package.cpath))
 
-local GR = { OK = 0, EINVAL = 1, ESHAPE = 2 }
+local GR = { OK = 0, EINVAL = 1, ESHAPE = 2, EIO = 5 }
 local TYPE = { f32 = 1, f64 = 2, i64 = 3, bytes = 4 }
 
 -- A fresh directory per test, removed afterwards with everything in it.
@@ -225,6 +225,21 @@ describe("grilly.save / grilly.load round trips", function()
     assert.equal("link", lfs.symlinkattributes(path("link.grl"), "mode"))
     assert.same({4}, grilly.load(path("x.grl")):totable())
     assert.same({"link.grl", "x.grl"}, listing())
+    -- a link to a file that does not exist yet creates that file
+    assert(lfs.link("sub/target.grl", path("dangling.grl"), true))
+    assert(lfs.mkdir(path("sub")))
+    grilly.save(path("dangling.grl"), grilly.tensor {5})
+    assert.same({"target.grl"}, listing(path("sub")))
+    assert.same({5}, grilly.load(path("dangling.grl")):totable())
+  end)
+
+  it("round trips deeply nested tables", function()
+    local v = grilly.tensor {6}
+    for _ = 1, 1000 do v = {v} end
+    grilly.save(path("deep.grl"), v)
+    local x = grilly.load(path("deep.grl"))
+    for _ = 1, 1000 do x = x[1] end
+    assert.same({6}, x:totable())
   end)
 end)
 
@@ -276,6 +291,7 @@ describe("grilly.save errors", function()
     assert.error_matches(function() grilly.save(path("e.grl"), {a = {b = true}}) end,
       "value at 'a.b' must be a grilly.Tensor or a table, got boolean")
     assert.error_matches(function() grilly.save(nil, t) end, "bad argument #1 to 'save'")
+    assert.error_matches(function() grilly.save("", t) end, "grilly.save: a file name is needed")
     assert.same({}, listing())
   end)
 
@@ -290,6 +306,12 @@ describe("grilly.save errors", function()
       "the empty string key in the top%-level table cannot be saved")
     assert.error_matches(function() grilly.save(path("e.grl"), {[string.rep("k", 5000)] = t}) end,
       "makes a record name longer than 4096 bytes")
+    local deep = t
+    for _ = 1, 3000 do deep = {deep} end
+    local ok, err = pcall(grilly.save, path("e.grl"), deep)
+    assert.is_false(ok)
+    assert.matches("a key in the table at '1%.1%.1[.1]*%.%.%.' makes a record name longer than 4096 bytes", err)
+    assert.is_true(#err < 300)
     assert.same({}, listing())
   end)
 
@@ -349,6 +371,7 @@ describe("grilly.load errors", function()
     assert.error_matches(function() grilly.load(dir) end, "grilly.load: cannot open '.-' for reading: Is a directory")
     assert.error_matches(function() grilly.load("/dev/null") end, "cannot open '/dev/null' for reading: not a regular file")
     assert.error_matches(function() grilly.load() end, "bad argument #1 to 'load'")
+    assert.error_matches(function() grilly.load("") end, "grilly.load: a file name is needed")
   end)
 
   it("tells an empty or foreign file from a grilly file", function()
@@ -547,11 +570,45 @@ describe("the C file API", function()
     assert.matches("is too long %(4097 bytes, at most 4096%)", last_error())
     assert.equal(GR.EINVAL, C.gr_file_write_i64(w, "c", nil, -1))
     assert.matches("element count of record 'c' must be >= 0 %(got %-1%)", last_error())
+    assert.equal(GR.EINVAL, C.gr_file_write_f64(w, "c", nil, 3))
+    assert.matches("no data for record 'c'", last_error())
+    assert.equal(GR.EINVAL, C.gr_file_write_f64(w, "c", ffi.new("double[1]"), 2^61))
+    assert.matches("record 'c' is too large %(2305843009213693952 elements%)", last_error())
     check(C.gr_file_write_string(w, string.rep("n", 4096), "x", 1))
     check(C.gr_file_writer_commit(w))
     local v = grilly.load(path("n.grl"))
     assert.same({1}, v.a)
     assert.equal("x", v[string.rep("n", 4096)])
+  end)
+
+  it("removes the temporary file when the rename fails", function()
+    local w = open_writer(path("r.grl"))
+    check(C.gr_file_write_f64(w, "a", ffi.new("double[1]", 1), 1))
+    assert(lfs.mkdir(path("r.grl")))       -- the name turns into a non-empty directory
+    B.write(path("r.grl/inside"), "x")
+    assert.equal(GR.EIO, C.gr_file_writer_commit(w))
+    assert.matches("cannot replace '.-r.grl': Is a directory", last_error())
+    assert.same({"r.grl"}, listing())
+    assert.same({"inside"}, listing(path("r.grl")))
+  end)
+
+  it("fails every later call once a write has failed part-way", function()
+    local RLIMIT_FSIZE, SIGXFSZ = 1, 25
+    local old = ffi.new("struct grilly_spec_rlimit")
+    assert.equal(0, ffi.C.getrlimit(RLIMIT_FSIZE, old))
+    local old_handler = ffi.C.signal(SIGXFSZ, ffi.cast("void *", 1))
+    local w = open_writer(path("p.grl"))
+    assert.equal(0, ffi.C.setrlimit(RLIMIT_FSIZE, ffi.new("struct grilly_spec_rlimit", 65536, old.max)))
+    local status = C.gr_file_write_f64(w, "big", ffi.new("double[100000]"), 100000)
+    local message = last_error()
+    ffi.C.setrlimit(RLIMIT_FSIZE, old)
+    ffi.C.signal(SIGXFSZ, old_handler)
+    assert.equal(GR.EIO, status)
+    assert.matches("cannot write '.-p.grl': File too large", message)
+    assert.equal(GR.EIO, C.gr_file_write_f64(w, "small", ffi.new("double[1]"), 1))
+    assert.matches("cannot write '.-p.grl': an earlier write to it failed", last_error())
+    assert.equal(GR.EIO, C.gr_file_writer_commit(w))
+    assert.same({}, listing())
   end)
 
   it("leaves no file behind when a writer is aborted", function()

@@ -203,25 +203,39 @@ static void writer_free(gr_file_writer *w)
     free(w);
 }
 
-/* The file to replace: path itself, or the target of the symlink it names,
- * so that saving through a link updates what the link points to. */
+/* The file to replace: path, or the end of the chain of symbolic links that
+ * starts at path (whether or not that file exists yet), so that saving
+ * through a link updates what the link points to and keeps the link. */
 static gr_status resolve_target(const char *path, char **out)
 {
+    char *cur = copy_name(path, strlen(path));
+    if (!cur) return gr_fail(GR_ENOMEM, "out of host memory");
     struct stat st;
-    char *target = NULL;
-    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
-        target = realpath(path, NULL);
-        if (!target) return gr_fail(GR_EIO, "cannot open '%s' for writing: %s", path, strerror(errno));
-    } else {
-        target = copy_name(path, strlen(path));
-        if (!target) return gr_fail(GR_ENOMEM, "out of host memory");
+    for (int hops = 0; lstat(cur, &st) == 0 && S_ISLNK(st.st_mode); hops++) {
+        char link[PATH_MAX];
+        ssize_t n = readlink(cur, link, sizeof link);
+        int err = hops >= 40 ? ELOOP : n < 0 ? errno : n == (ssize_t)sizeof link ? ENAMETOOLONG : 0;
+        if (err) {
+            free(cur);
+            return gr_fail(GR_EIO, "cannot open '%s' for writing: %s", path, strerror(err));
+        }
+        /* A relative link is relative to the directory that holds it. */
+        const char *slash = strrchr(cur, '/');
+        size_t dirlen = link[0] != '/' && slash ? (size_t)(slash - cur) + 1 : 0;
+        char *next = malloc(dirlen + (size_t)n + 1);
+        if (!next) { free(cur); return gr_fail(GR_ENOMEM, "out of host memory"); }
+        memcpy(next, cur, dirlen);
+        memcpy(next + dirlen, link, (size_t)n);
+        next[dirlen + (size_t)n] = 0;
+        free(cur);
+        cur = next;
     }
-    if (stat(target, &st) == 0 && !S_ISREG(st.st_mode)) {
-        free(target);
+    if (stat(cur, &st) == 0 && !S_ISREG(st.st_mode)) {
+        free(cur);
         return gr_fail(GR_EIO, "cannot open '%s' for writing: %s", path,
                        S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
     }
-    *out = target;
+    *out = cur;
     return GR_OK;
 }
 

@@ -47,9 +47,22 @@ static int key_order(const void *pa, const void *pb)
     return c ? c : (a->len > b->len) - (a->len < b->len);
 }
 
+/* The record name reached so far, for messages: shortened when long. */
+static const char *shown_name(lua_State *L, const save_walk *sw)
+{
+    if (sw->len <= 80) {
+        lua_pushlstring(L, sw->name, sw->len);
+        return lua_tostring(L, -1);
+    }
+    lua_pushlstring(L, sw->name, 60);
+    lua_pushliteral(L, "...");
+    lua_concat(L, 2);
+    return lua_tostring(L, -1);
+}
+
 static const char *table_at(lua_State *L, const save_walk *sw)
 {
-    return sw->len ? lua_pushfstring(L, "the table at '%s'", sw->name) : "the top-level table";
+    return sw->len ? lua_pushfstring(L, "the table at '%s'", shown_name(L, sw)) : "the top-level table";
 }
 
 /* Appends one key to sw->name: integers as decimal digits; strings with '%',
@@ -57,12 +70,12 @@ static const char *table_at(lua_State *L, const save_walk *sw)
  * its keys. Returns the previous length, for restoring. */
 static size_t push_segment(lua_State *L, save_walk *sw, const table_key *k)
 {
-    char seg[GR_FILE_MAX_NAME + 2];
+    char seg[GR_FILE_MAX_NAME + 4];   /* room for one escape past the limit, which then fails */
     size_t n = 0;
     if (k->is_int) {
         n = (size_t)snprintf(seg, sizeof seg, "%.0f", (double)k->num);
     } else {
-        for (size_t i = 0; i < k->len && n < GR_FILE_MAX_NAME + 1; i++) {
+        for (size_t i = 0; i < k->len && n <= GR_FILE_MAX_NAME; i++) {
             unsigned char c = (unsigned char)k->str[i];
             if (c == '%' || c == '.' || c == 0 || (i == 0 && c >= '0' && c <= '9'))
                 n += (size_t)snprintf(seg + n, sizeof seg - n, "%%%02X", c);
@@ -130,7 +143,8 @@ static void collect_table(lua_State *L, save_walk *sw, int idx)
     lua_pushvalue(L, idx);
     lua_rawget(L, sw->visiting);
     if (lua_toboolean(L, -1))
-        luaL_argerror(L, 2, lua_pushfstring(L, "value at '%s' is a table that contains itself (a cycle), which cannot be saved", sw->name));
+        luaL_argerror(L, 2, lua_pushfstring(L, "value at '%s' is a table that contains itself (a cycle), which cannot be saved",
+                                            shown_name(L, sw)));
     lua_pop(L, 1);
     lua_pushvalue(L, idx);
     lua_pushboolean(L, 1);
@@ -160,7 +174,7 @@ static void collect(lua_State *L, save_walk *sw, int idx)
     if (lua_istable(L, idx)) { collect_table(L, sw, idx); return; }
     if (lgr_testudata(L, idx, LGR_TENSOR_MT)) {
         if (!lgr_test_tensor(L, idx))
-            luaL_argerror(L, 2, lua_pushfstring(L, "use of freed grilly.Tensor at '%s'", sw->name));
+            luaL_argerror(L, 2, lua_pushfstring(L, "use of freed grilly.Tensor at '%s'", shown_name(L, sw)));
         lua_pushlstring(L, sw->name, sw->len);
         lua_rawseti(L, sw->list, 2 * sw->pairs + 1);
         lua_pushvalue(L, idx);
@@ -168,8 +182,9 @@ static void collect(lua_State *L, save_walk *sw, int idx)
         sw->pairs++;
         return;
     }
+    const char *type = luaL_typename(L, idx);
     luaL_argerror(L, 2, lua_pushfstring(L, "value at '%s' must be a grilly.Tensor or a table, got %s",
-                                        sw->name, luaL_typename(L, idx)));
+                                        shown_name(L, sw), type));
 }
 
 static int l_save(lua_State *L)
