@@ -27,9 +27,6 @@ typedef struct gr_file_record {
     int64_t count;                 /* elements; bytes for GR_FILE_BYTES */
 } gr_file_record;
 
-/* Short English name of a type, e.g. "float32 tensor". */
-const char *gr_file_type_name(gr_file_type type);
-
 /* ---- writing ------------------------------------------------------------
  * Records go to a temporary file next to `path` ("<path>.tmp-<pid>-<n>").
  * commit() flushes and fsyncs it, renames it over `path` and fsyncs the

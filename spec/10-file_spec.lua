@@ -292,6 +292,8 @@ describe("grilly.save errors", function()
       "value at 'a.b' must be a grilly.Tensor or a table, got boolean")
     assert.error_matches(function() grilly.save(nil, t) end, "bad argument #1 to 'save'")
     assert.error_matches(function() grilly.save("", t) end, "grilly.save: a file name is needed")
+    assert.error_matches(function() grilly.save(path("a\0b"), t) end,
+      "bad argument #1 to 'save' %(file name contains a NUL byte%)")
     assert.same({}, listing())
   end)
 
@@ -372,6 +374,7 @@ describe("grilly.load errors", function()
     assert.error_matches(function() grilly.load("/dev/null") end, "cannot open '/dev/null' for reading: not a regular file")
     assert.error_matches(function() grilly.load() end, "bad argument #1 to 'load'")
     assert.error_matches(function() grilly.load("") end, "grilly.load: a file name is needed")
+    assert.error_matches(function() grilly.load("x\0y") end, "bad argument #1 to 'load' %(file name contains a NUL byte%)")
   end)
 
   it("tells an empty or foreign file from a grilly file", function()

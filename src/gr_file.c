@@ -40,11 +40,6 @@ static const struct type_info {
 };
 #define NTYPES ((int)(sizeof TYPES / sizeof TYPES[0]))
 
-const char *gr_file_type_name(gr_file_type type)
-{
-    return type >= 1 && (int)type < NTYPES ? TYPES[type].name : "unknown type";
-}
-
 static gr_file_type type_of_tag(uint32_t tag)
 {
     for (int t = 1; t < NTYPES; t++)

@@ -20,6 +20,15 @@ static void check_file(lua_State *L, gr_status s, const char *fname)
     lgr_check(L, gr_fail(s, "%s: %s", fname, msg));
 }
 
+/* The path argument at idx; a NUL inside would silently shorten it. */
+static const char *check_path(lua_State *L, int idx)
+{
+    size_t len;
+    const char *path = luaL_checklstring(L, idx, &len);
+    if (strlen(path) != len) luaL_argerror(L, idx, "file name contains a NUL byte");
+    return path;
+}
+
 /* ---- save: tables to record names ----------------------------------------- */
 
 typedef struct save_walk {
@@ -189,7 +198,7 @@ static void collect(lua_State *L, save_walk *sw, int idx)
 
 static int l_save(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = check_path(L, 1);
     if (!lua_istable(L, 2) && !lgr_testudata(L, 2, LGR_TENSOR_MT))
         luaL_argerror(L, 2, lua_pushfstring(L, "grilly.Tensor or table of tensors expected, got %s", luaL_typename(L, 2)));
     if (!lua_istable(L, 2)) lgr_check_tensor(L, 2);
@@ -354,7 +363,7 @@ static int build_value(lua_State *L)
 
 static int l_load(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = check_path(L, 1);
     load_job job = {NULL, lgr_opt_device(L, 2)};
     lua_pushcfunction(L, build_value);    /* before the reader opens: may raise */
     check_file(L, gr_file_reader_open(path, &job.r), "grilly.load");
