@@ -263,19 +263,14 @@ static int t_select(lua_State *L)
     return push_new(L, gr_tensor_select(t, dim, index, &r), &r, 2);
 }
 
-/* One 1-based index of an index list, checked against len. */
+/* Index number pos of an index list, 1-based and checked against len. */
 static int64_t list_index(lua_State *L, int arg, int64_t pos, double d, int64_t len)
 {
-    char msg[160];
-    if (!is_integer(d)) {
-        snprintf(msg, sizeof msg, "index %lld must be an integer, got %.14g", (long long)pos, d);
-        luaL_argerror(L, arg, msg);
-    }
-    if (d < 1 || d > (double)len) {
-        snprintf(msg, sizeof msg, "index %lld is %.14g, out of range (expected 1 to %lld)", (long long)pos, d,
-                 (long long)len);
-        luaL_argerror(L, arg, msg);
-    }
+    if (!is_integer(d))
+        luaL_argerror(L, arg, lua_pushfstring(L, "index %f must be an integer, got %f", (lua_Number)pos, d));
+    if (d < 1 || d > (double)len)
+        luaL_argerror(L, arg, lua_pushfstring(L, "index %f is %f, out of range (expected 1 to %f)",
+                                              (lua_Number)pos, d, (lua_Number)len));
     return (int64_t)d - 1;
 }
 
@@ -314,6 +309,7 @@ static int t_index_select(lua_State *L)
 
 static int l_cat(lua_State *L)
 {
+    lua_settop(L, 2);
     luaL_checktype(L, 1, LUA_TTABLE);
     int n = (int)lua_objlen(L, 1);
     if (n < 1) luaL_argerror(L, 1, "at least one tensor expected, got an empty table");
