@@ -7,10 +7,7 @@ for _, device in ipairs(ref.devices()) do
   local opt = { device = device }
   local rng = ref.rng(303)
 
-  local function random_tensor(shape)
-    local flat = ref.random_flat(rng, shape)
-    return ref.tensor(flat, shape, device), flat
-  end
+  local function random_tensor(shape, lo, hi) return ref.random_tensor(rng, shape, device, lo, hi) end
 
   describe("tensor shape ops on " .. device, function()
     describe("reshape and view", function()

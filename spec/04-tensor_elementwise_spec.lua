@@ -32,10 +32,7 @@ for _, device in ipairs(ref.devices()) do
   local opt = { device = device }
   local rng = ref.rng(404)
 
-  local function random_tensor(shape, lo, hi)
-    local flat = ref.random_flat(rng, shape, lo, hi)
-    return ref.tensor(flat, shape, device), flat
-  end
+  local function random_tensor(shape, lo, hi) return ref.random_tensor(rng, shape, device, lo, hi) end
 
   describe("element-wise ops on " .. device, function()
     it("add, sub, mul and div broadcast like numpy and round like float32", function()

@@ -13,10 +13,7 @@ for _, device in ipairs(ref.devices()) do
   local opt = { device = device }
   local rng = ref.rng(505)
 
-  local function random_tensor(shape, lo, hi)
-    local flat = ref.random_flat(rng, shape, lo, hi)
-    return ref.tensor(flat, shape, device), flat
-  end
+  local function random_tensor(shape, lo, hi) return ref.random_tensor(rng, shape, device, lo, hi) end
 
   describe("reductions on " .. device, function()
     it("reduce the whole tensor to a Lua number", function()

@@ -6,10 +6,7 @@ for _, device in ipairs(ref.devices()) do
   local opt = { device = device }
   local rng = ref.rng(606)
 
-  local function random_tensor(shape)
-    local flat = ref.random_flat(rng, shape)
-    return ref.tensor(flat, shape, device), flat
-  end
+  local function random_tensor(shape, lo, hi) return ref.random_tensor(rng, shape, device, lo, hi) end
 
   describe("matmul on " .. device, function()
     it("multiplies a hand-worked 2x3 by 3x2", function()

@@ -53,11 +53,10 @@ function ref.random_flat(rng, shape, lo, hi)
   return flat
 end
 
--- A random shape of ndim sizes in [lo, hi].
-function ref.random_shape(rng, ndim, lo, hi)
-  local shape = {}
-  for i = 1, ndim do shape[i] = lo + math.floor(rng() * (hi - lo + 1)) end
-  return shape
+-- A tensor of random_flat values on device, and the values.
+function ref.random_tensor(rng, shape, device, lo, hi)
+  local flat = ref.random_flat(rng, shape, lo, hi)
+  return ref.tensor(flat, shape, device), flat
 end
 
 -- Nested table of a flat array (a number for a 0-d shape).
