@@ -200,6 +200,17 @@ describe("tensor shape errors", function()
     assert.same({ { 1, 2, 3 }, { 4, 5, 6 } }, snapshot(t))
   end)
 
+  it("reads sizes by 1-based or negative dimension and rejects others", function()
+    local t = grilly.zeros(2, 3)
+    assert.are.equal(2, t:size(1))
+    assert.are.equal(3, t:size(-1))
+    assert.are.equal(2, t:size(-2))
+    assert.error_matches(function() return t:size(3) end, "dimension out of range %(expected 1 to 2 or %-2 to %-1, got 3%)")
+    assert.error_matches(function() return t:size(-3) end, "dimension out of range")
+    assert.error_matches(function() return t:size("1") end, "dimension expected, got string")
+    assert.error_matches(function() return grilly.tensor(1):size(1) end, "the tensor is 0%-d")
+  end)
+
   it("rejects bad dimensions for transpose, narrow, select and t()", function()
     local t = grilly.zeros(2, 3)
     assert.error_matches(function() t:transpose(1, 3) end,

@@ -163,6 +163,18 @@ describe("reduction errors", function()
     end
   end)
 
+  it("reject indices past 2^24, which float32 cannot hold exactly", function()
+    local big = grilly.zeros(2 ^ 24 + 1)
+    assert.error_matches(function() return big:argmax() end, "need at most 2%^24 elements along the reduced extent %(got 16777217%)")
+    assert.error_matches(function() return big:view(1, -1):max(2) end, "need at most 2%^24 elements")
+    assert.are.equal(0, big:max())
+    local edge = grilly.zeros(2 ^ 24)
+    edge[2 ^ 24] = 1
+    assert.are.equal(2 ^ 24, edge:argmax())
+    big:free()
+    edge:free()
+  end)
+
   it("reject dot of different shapes or of a non-tensor", function()
     assert.error_matches(function() local r = t:dot(grilly.zeros(4)) return r end,
       "bad argument #1 to 'dot' %(shape mismatch: 2x2 vs 4%)")
