@@ -31,11 +31,17 @@ local function write_file(path, text)
   return path
 end
 
+-- Ticks spaced for a text plot of opts.cols x opts.rows characters.
+local function text_layout(fig, opts)
+  local cols, rows = opts.cols or braille.COLS, opts.rows or braille.ROWS
+  return figure.layout(fig, math.max(2, math.floor(cols / 10)), math.max(2, math.floor(rows / 2.5)))
+end
+
 -- Writes fig to opts.file (returns the path, or nil, message when the file
 -- cannot be written or gnuplot is missing), or returns it as braille text
 -- when no file is given.
 local function output(fname, fig, opts)
-  if opts.file == nil then return braille.render(fig, opts) end
+  if opts.file == nil then return braille.render(text_layout(fig, opts), opts) end
   local ext = format_of(fname, opts.file)
   if ext == "svg" then return write_file(opts.file, svg.render(fig, opts)) end
   return gnuplot.render(fig, opts.file, opts)
@@ -83,7 +89,7 @@ function plot.term(series, opts)
   local spec = {}
   for i = 1, #list do spec[i] = list[i] end
   for k, v in pairs(opts) do if type(k) == "string" then spec[k] = v end end
-  return braille.render(figure.lines(spec), opts)
+  return braille.render(text_layout(figure.lines(spec), opts), opts)
 end
 
 return plot

@@ -272,7 +272,7 @@ function Loop:_step()
     if summary.accuracy then text = text .. ", accuracy " .. fmt(summary.accuracy) end
     if summary.val_loss then text = text .. ", val_loss " .. fmt(summary.val_loss) end
     if summary.val_accuracy then text = text .. ", val_accuracy " .. fmt(summary.val_accuracy) end
-    self._progress:message(text)
+    self._progress:message(text, row)
     if self.on_epoch then self.on_epoch(self, summary) end
   end
 end

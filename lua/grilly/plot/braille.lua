@@ -101,10 +101,12 @@ end
 -- Renders fig (see grilly.plot.figure) as text. opts: cols (plot width in
 -- characters, default 60), rows (height of each panel, default 10), color
 -- (ANSI colours per series, default false).
+braille.COLS, braille.ROWS = 60, 10
+
 function braille.render(fig, opts)
   opts = opts or {}
-  local cols = opts.cols or 60
-  local rows = opts.rows or 10
+  local cols = opts.cols or braille.COLS
+  local rows = opts.rows or braille.ROWS
   local use_color = opts.color == true
   local xaxis = fig.xaxis
   local out = {}

@@ -160,17 +160,17 @@ local function log_names(opt)
 end
 
 -- Adds computed axes to a figure: one shared x axis over every panel, a y
--- axis per panel.
-function figure.layout(fig)
+-- axis per panel, with about xticks and yticks ticks (default 6 and 4).
+function figure.layout(fig, xticks, yticks)
   local xs = {}
   for _, p in ipairs(fig.panels) do
     for _, s in ipairs(p.series) do xs[#xs + 1] = s.x end
   end
-  fig.xaxis = scale.axis(xs, { ticks = fig.xticks or 6 })
+  fig.xaxis = scale.axis(xs, { ticks = xticks or 6 })
   for _, p in ipairs(fig.panels) do
     local ys = {}
     for _, s in ipairs(p.series) do ys[#ys + 1] = s.y end
-    p.yaxis = scale.axis(ys, { log = p.log_y, pad = 0.05, ticks = p.yticks or 4 })
+    p.yaxis = scale.axis(ys, { log = p.log_y, pad = 0.05, ticks = yticks or 4 })
     p.empty = scale.extent(ys) == nil
   end
   return fig

@@ -34,7 +34,7 @@ end
 function progress:start(from, total, epochs)
   self.from, self.total, self.epochs = from, total, epochs
   self.t0 = tty.now()
-  self.last_draw = nil
+  self.last_draw, self.drawn = nil, nil
 end
 
 function progress:text(row)
@@ -53,25 +53,34 @@ function progress:text(row)
   return table.concat(parts, "  ")
 end
 
+function progress:draw(row)
+  self.out:write("\r\27[K", self:text(row))
+  self.out:flush()
+  self.drawn = row.step
+  tty.open_line = self.out
+end
+
 -- After each step.
 function progress:update(row)
   if self.mode == "line" then
     local now = tty.now()
     if self.last_draw and now - self.last_draw < REDRAW_INTERVAL and row.step ~= self.total then return end
     self.last_draw = now
-    self.out:write("\r\27[K", self:text(row))
-    self.out:flush()
-    tty.open_line = self.out
+    self:draw(row)
   elseif self.mode == "lines" and (row.step % self.every == 0 or row.step == self.total) then
     self.out:write(self:text(row), "\n")
     self.out:flush()
   end
 end
 
--- A line of its own (epoch summaries, pauses), below the progress line.
-function progress:message(text)
+-- A line of its own (epoch summaries, pauses), below the progress line,
+-- which first shows row when given.
+function progress:message(text, row)
   if self.mode == "off" then return end
-  if self.mode == "line" then tty.end_line() end
+  if self.mode == "line" then
+    if row and self.drawn ~= row.step then self:draw(row) end
+    tty.end_line()
+  end
   self.out:write(text, "\n")
   self.out:flush()
 end
@@ -79,10 +88,7 @@ end
 -- Ends the run: the terminal line is kept, followed by why the run stopped.
 function progress:finish(row, reason)
   if self.mode == "off" then return end
-  if self.mode == "line" and row then
-    self.out:write("\r\27[K", self:text(row))
-    tty.open_line = self.out
-  end
+  if self.mode == "line" and row and self.drawn ~= row.step then self:draw(row) end
   if reason == "paused" then
     self:message(string.format("paused at step %d; resume() or loop:run() continues", row and row.step or 0))
   elseif self.mode == "line" then
