@@ -103,13 +103,18 @@ local function compile(src, env)
   return fn
 end
 
+local function pack(...) return { n = select("#", ...), ... } end
+
+-- Error text goes to stderr, after whatever the code printed to stdout.
+local function show_error(text)
+  tty.end_line()
+  io.stdout:flush()
+  io.stderr:write(text, "\n")
+  io.stderr:flush()
+end
+
 local function show_results(ok, ...)
-  if not ok then
-    tty.end_line()
-    io.stderr:write((...), "\n")
-    io.stderr:flush()
-    return
-  end
+  if not ok then return show_error((...)) end
   local n = select("#", ...)
   if n == 0 then return end
   local parts, multiline = {}, false
@@ -126,12 +131,12 @@ end
 -- terminal back the way a loop may have left it.
 local function run_entry(session, fn)
   tty.set_sigint_handler(session.lua_sigint)
-  local result = { protected(fn) }
+  local result = pack(protected(fn))
   tty.set_sigint_handler("ignore")
   tty.release_all()
   tty.end_line()
-  if result[1] and select("#", unpack(result, 2, table.maxn(result))) > 0 then session.env._ = result[2] end
-  show_results(unpack(result, 1, table.maxn(result)))
+  if result[1] and result.n > 1 then session.env._ = result[2] end
+  show_results(unpack(result, 1, result.n))
 end
 
 local function history_path()
@@ -178,7 +183,7 @@ function repl.interact(session)
           pending = src
         else
           pending = nil
-          io.stderr:write(err, "\n")
+          show_error(err)
         end
       else
         pending = pending and src or nil
@@ -197,7 +202,7 @@ local function run_script(session, path, args)
     fn, err = loadfile(path)
   end
   if not fn then
-    io.stderr:write("grilly: ", err, "\n")
+    show_error("grilly: " .. err)
     return false
   end
   setfenv(fn, session.env)
@@ -205,32 +210,26 @@ local function run_script(session, path, args)
   for i, a in ipairs(args) do script_arg[i] = a end
   session.env.arg = script_arg
   tty.set_sigint_handler(session.lua_sigint)
-  local result = { protected(fn, unpack(args)) }
+  local ok, err = protected(fn, unpack(args))
   tty.release_all()
+  if not ok then show_error(err) end
   tty.end_line()
-  if not result[1] then
-    io.stderr:write(result[2], "\n")
-    return false
-  end
-  return true
+  return ok
 end
 
 local function run_code(session, code)
   local fn, err = loadstring(code, "=(command line)")
   if not fn then
-    io.stderr:write("grilly: ", err, "\n")
+    show_error("grilly: " .. err)
     return false
   end
   setfenv(fn, session.env)
   tty.set_sigint_handler(session.lua_sigint)
-  local result = { protected(fn) }
+  local ok, perr = protected(fn)
   tty.release_all()
+  if not ok then show_error(perr) end
   tty.end_line()
-  if not result[1] then
-    io.stderr:write(result[2], "\n")
-    return false
-  end
-  return true
+  return ok
 end
 
 -- bin/grilly's entry point; returns the process exit status.

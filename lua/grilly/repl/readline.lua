@@ -7,6 +7,7 @@ local readline = {}
 
 local ffi_ok, ffi = pcall(require, "ffi")
 
+-- Tried in order; GRILLY_READLINE names the one library to load instead.
 local LIBRARIES = { "libreadline.so.8", "libreadline.so", "libreadline.so.7" }
 
 local function load_library()
@@ -40,7 +41,9 @@ local function load_library()
   void free(void *p);
   ]]
   local errors = {}
-  for _, name in ipairs(LIBRARIES) do
+  local names = LIBRARIES
+  if os.getenv("GRILLY_READLINE") then names = { os.getenv("GRILLY_READLINE") } end
+  for _, name in ipairs(names) do
     local ok, lib = pcall(ffi.load, name)
     if ok then return lib end
     errors[#errors + 1] = tostring(lib)
