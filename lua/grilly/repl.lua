@@ -108,6 +108,8 @@ local function pack(...) return { n = select("#", ...), ... } end
 -- Error text goes to stderr, after whatever the code printed to stdout.
 local function show_error(text)
   tty.end_line()
+  -- After Ctrl-C the terminal has echoed ^C on the current line.
+  if text:find("interrupted!", 1, true) then io.stdout:write("\n") end
   io.stdout:flush()
   io.stderr:write(text, "\n")
   io.stderr:flush()
@@ -275,14 +277,15 @@ function repl.main(argv)
     -- Ctrl-C into an "interrupted!" error); reinstalled for each entry.
     lua_sigint = tty.sigint_handler(),
   }
-  local env_train = session.env.train
+  interactive = interactive or (not script and #codes == 0)
+  -- At a prompt, Ctrl-C pauses a running loop instead of ending the program.
+  session.env.train.catch_interrupt = interactive
   local ok = true
   for _, code in ipairs(codes) do
     ok = run_code(session, code) and ok
   end
   if script then ok = run_script(session, script, script_args) and ok end
-  if interactive or (not script and #codes == 0) then
-    env_train.catch_interrupt = true
+  if interactive then
     repl.interact(session)
     return 0
   end
