@@ -1,12 +1,8 @@
 -- grilly.plot.term: braille text plots.
+local scratch = require "scratch_files"
 local plot = require "grilly.plot"
 
-local function read(path)
-  local f = assert(io.open(path, "r"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = scratch.read
 
 -- The plot rows of a rendering: the text after each axis character.
 local function body_rows(text)

@@ -1,19 +1,9 @@
 -- grilly.plot SVG output: well-formed XML, one path per series, labels.
+local scratch = require "scratch_files"
 local plot = require "grilly.plot"
 local xml = require "xml_check"
 
-local function read(path)
-  local f = assert(io.open(path, "r"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function tmp(ext)
-  local p = os.tmpname()
-  os.remove(p)
-  return p .. ext
-end
+local read, tmp = scratch.read, scratch.path
 
 local function series_paths(root)
   local out = {}

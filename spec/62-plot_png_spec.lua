@@ -1,19 +1,9 @@
 -- grilly.plot PNG output through gnuplot, and the message when it is missing.
+local scratch = require "scratch_files"
 local plot = require "grilly.plot"
 local png = require "png_decode"
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function tmp(ext)
-  local p = os.tmpname()
-  os.remove(p)
-  return p .. ext
-end
+local read, tmp = scratch.read, scratch.path
 
 local function hex_rgb(hex)
   return tonumber(hex:sub(2, 3), 16), tonumber(hex:sub(4, 5), 16), tonumber(hex:sub(6, 7), 16)

@@ -85,12 +85,7 @@ local function reference(steps, n_batches, gain_scale)
   return rows, model, opt
 end
 
-local function read(path)
-  local f = assert(io.open(path))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = require("scratch_files").read
 
 local function buffer()
   local b = { text = "" }

@@ -1,10 +1,7 @@
 -- bin/grilly without a terminal: scripts, -e, -i, piped entries, errors,
 -- exit statuses, and installation by make install.
-local function write(path, text)
-  local f = assert(io.open(path, "w"))
-  f:write(text)
-  f:close()
-end
+local scratch = require "scratch_files"
+local write = scratch.write
 
 -- Runs a shell command (stdin from a file holding `input`); returns the exit
 -- status and everything it printed.

@@ -6,7 +6,7 @@ local NAN = 0 / 0
 
 -- A value as a field: empty for nil (not recorded), "nan"/"inf"/"-inf" for
 -- non-finite numbers, enough digits to read a float32 back exactly.
-function tsv.format(v)
+local function format(v)
   if v == nil then return "" end
   if type(v) ~= "number" then return tostring(v) end
   if v ~= v then return "nan" end
@@ -70,7 +70,7 @@ function tsv.writer(path, names)
   local w = { path = path, names = names }
   function w:row(values)
     local fields = {}
-    for i, name in ipairs(self.names) do fields[i] = tsv.format(values[name]) end
+    for i, name in ipairs(self.names) do fields[i] = format(values[name]) end
     f:write(table.concat(fields, "\t"), "\n")
     f:flush()
   end

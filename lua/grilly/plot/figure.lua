@@ -120,7 +120,7 @@ end
 -- Resolves a source into a function name -> x, y (or nil, reason), the default
 -- series names and a description for messages. Returns nil, message when a
 -- TSV file cannot be read.
-function figure.source(src)
+local function source(src)
   if type(src) == "string" then
     local cols, err = tsv.read(src)
     if not cols then return nil, err end
@@ -178,7 +178,7 @@ end
 
 -- One panel per series name, sharing the step axis.
 function figure.history(src, names, opts)
-  local lookup, defaults = figure.source(src)
+  local lookup, defaults = source(src)
   if not lookup then return nil, defaults end
   if names ~= nil and type(names) ~= "table" then
     error("grilly.plot.history: bad argument #2 (a list of series names expected, got " ..

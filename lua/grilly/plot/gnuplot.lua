@@ -20,8 +20,7 @@ local function missing_message(cmd)
 end
 
 -- True when the command can be run, else nil, message.
-function gnuplot.available(cmd)
-  cmd = cmd or gnuplot.command
+local function available(cmd)
   if succeeded(os.execute("command -v " .. shell_quote(cmd) .. " >/dev/null 2>&1")) then return true end
   return nil, missing_message(cmd)
 end
@@ -29,7 +28,7 @@ end
 local function fmt(v) return string.format("%.10g", v) end
 
 -- The gnuplot script that draws fig into path.
-function gnuplot.script(fig, path, opts)
+local function script(fig, path, opts)
   local width = opts.width or 800
   local panel_h = opts.panel_height or 200
   local n = #fig.panels
@@ -111,7 +110,7 @@ end
 -- or fails.
 function gnuplot.render(fig, path, opts)
   local cmd = opts.gnuplot or gnuplot.command
-  local ok, err = gnuplot.available(cmd)
+  local ok, err = available(cmd)
   if not ok then return nil, err end
   os.remove(path)
   local errfile = os.tmpname()
@@ -120,14 +119,19 @@ function gnuplot.render(fig, path, opts)
     os.remove(errfile)
     return nil, "grilly.plot: cannot start " .. cmd
   end
-  pipe:write(gnuplot.script(fig, path, opts))
+  pipe:write(script(fig, path, opts))
   pipe:close()
   local f = io.open(errfile, "r")
   local messages = f and f:read("*a") or ""
   if f then f:close() end
   os.remove(errfile)
+  -- gnuplot reports errors (and warnings, which do no harm) as "line N: ...".
+  local failed = false
+  for line in messages:gmatch("[^\n]+") do
+    if line:find("line %d+:") and not line:find("warning:") then failed = true end
+  end
   local size = file_size(path)
-  if not size or size == 0 or messages:find("line %d+:") then
+  if not size or size == 0 or failed then
     return nil, "grilly.plot: gnuplot could not write " .. path ..
                 (messages ~= "" and (": " .. messages:gsub("%s+$", "")) or "")
   end

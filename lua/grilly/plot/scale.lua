@@ -5,7 +5,6 @@ local scale = {}
 local floor, ceil, abs, log10 = math.floor, math.ceil, math.abs, math.log10
 
 local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
-scale.finite = finite
 
 -- Smallest and largest finite value of the arrays in list (nil when none);
 -- with positive_only, only values > 0 count (for a log axis).

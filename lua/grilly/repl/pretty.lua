@@ -263,6 +263,5 @@ function pretty.format(v)
   return format_value(v, 1, {}, "")
 end
 
-pretty.quote = quote
 
 return pretty
