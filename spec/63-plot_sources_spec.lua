@@ -43,6 +43,25 @@ describe("grilly.plot sources", function()
     assert.is_false(fig.panels[1].yaxis.log)
   end)
 
+  it("aligns the histories of a real AutoHypergradientAdamW the same way", function()
+    -- warmup_steps = 3: adaptation and surprise run from call 4 on, so after
+    -- 8 calls lr_history has the initial lr and 5 adapted values, and the
+    -- surprise history 5 values, for steps 4..8.
+    local grilly = require "grilly"
+    local p = grilly.zeros(2)
+    local opt = grilly.optim.AutoHypergradientAdamW({ p }, { warmup_steps = 3, track_surprise = true })
+    for k = 1, 8 do
+      p.grad = grilly.tensor{ 1 + k, -k }
+      opt:step()
+    end
+    local fig = figure.history(opt, { "lr", "surprise" }, {})
+    assert.same({ 0, 3, 4, 5, 6, 7, 8 }, series(fig, 1).x)
+    assert.equal(opt.lr_history[1], series(fig, 1).y[2])
+    assert.equal(opt.current_lr, series(fig, 1).y[7])
+    assert.same({ 4, 5, 6, 7, 8 }, series(fig, 2).x)
+    assert.near(math.tanh(1), series(fig, 2).y[1], 1e-6)   -- the first surprise is tanh(1)
+  end)
+
   it("draws a constant for an optimizer without a history", function()
     local opt = { step_count = 7, current_lr = 3e-4, beta1 = 0.9 }
     local fig = figure.history(opt, { "lr", "beta1" }, {})

@@ -122,6 +122,43 @@ describe("grilly.train.loop", function()
     assert.is_true(ref[10].gain > 0)
   end)
 
+  it("logs what a real optimizer on grilly tensors records in its histories", function()
+    local grilly = require "grilly"
+    grilly.manual_seed(3)
+    local X, Y = grilly.randn{ 16, 3 }, grilly.randn{ 16, 1 }
+    local W = grilly.zeros(3, 1):requires_grad()
+    local model = {
+      forward = function(_, x) return x:matmul(W) end,
+      backward = function(_, x, g) W.grad:add_(x:t():matmul(g)) end,
+    }
+    local mse = {
+      forward = function(_, out, y) return (out - y):pow(2):mean() end,
+      backward = function(_, out, y) return (out - y) * (2 / out:numel()) end,
+    }
+    local data = { i = 0 }
+    function data:reset() self.i = 0 end
+    function data:next()
+      if self.i == 4 then return nil end
+      self.i = self.i + 1
+      return X:narrow(1, 4 * self.i - 3, 4), Y:narrow(1, 4 * self.i - 3, 4)
+    end
+    local opt = grilly.optim.AutoHypergradientAdamW({ W }, { warmup_steps = 2, track_surprise = true })
+    local loop = train.loop{ model = model, criterion = mse, optimizer = opt, data = data,
+                             gain_scale = 0.1, progress = false }
+    loop:run(12)
+    -- Adaptation and surprise start at call 3: lr_history[k] is the lr of step k + 1.
+    local h = loop.history
+    assert.equal(11, #opt.lr_history)
+    for k = 2, 11 do assert.equal(opt.lr_history[k], h.lr[k + 1]) end
+    for k = 1, 10 do
+      assert.equal(opt.surprise_history[k], h.surprise[k + 2])
+      assert.equal(opt.s_bar_history[k], h.s_bar[k + 2])
+    end
+    assert.equal(opt.current_surprise_gain, h.gain[12])
+    assert.equal(0.9, h.beta1[12])
+    assert.is_true(h.gain[12] > 0)
+  end)
+
   it("keeps the same columns in loop.history", function()
     local loop = setup()
     loop:run(6)
