@@ -26,9 +26,9 @@ local WAIT = 30   -- seconds before a wait gives up (a deadline, not a measureme
 
 -- A REPL in its own tmux server.
 local function Terminal(args, env)
-  local socket = "grilly-spec-" .. tostring({}):match("0x(%x+)")
   local home = os.tmpname()
   os.remove(home)
+  local socket = "grilly-spec-" .. home:match("[^/]+$")
   os.execute("mkdir -p " .. home)
   local t = { socket = socket, home = home, history = home .. "/.grilly_history" }
   local vars = "HOME=" .. q(home) .. " TERM=screen"
