@@ -32,6 +32,7 @@ gr_device *lgr_check_device(lua_State *L, int idx);
 /* Every userdata type's open function registers its metatable and adds its
  * functions to the module table on top of the stack. */
 void lgr_tensor_open(lua_State *L);
+void lgr_vulkan_open(lua_State *L);
 
 int luaopen_grilly_core(lua_State *L);
 
