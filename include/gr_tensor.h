@@ -55,5 +55,8 @@ gr_status gr_tensor_fill_(gr_tensor *t, float value);
 
 /* A new tensor header over the same storage (numel must match). */
 gr_status gr_tensor_reshape(const gr_tensor *t, int ndim, const int64_t *shape, gr_tensor **out);
+/* A new tensor header of the given shape over t's storage, starting `offset`
+ * elements after t's first element; it must lie within t. */
+gr_status gr_tensor_view_at(const gr_tensor *t, int64_t offset, int ndim, const int64_t *shape, gr_tensor **out);
 
 #endif

@@ -52,4 +52,12 @@ const gr_backend gr_cpu_backend = {
     .synchronize = cpu_synchronize,
     .fill = gr_cpu_fill,
     .copy = gr_cpu_copy,
+    .binary = gr_cpu_binary,
+    .unary = gr_cpu_unary,
+    .reduce = gr_cpu_reduce,
+    .dot = gr_cpu_dot,
+    .matmul = gr_cpu_matmul,
+    .copy_strided = gr_cpu_copy_strided,
+    .index_select = gr_cpu_index_select,
+    .random = gr_cpu_random,
 };

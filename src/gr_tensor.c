@@ -191,20 +191,33 @@ gr_status gr_tensor_clone(const gr_tensor *t, gr_tensor **out)
     return gr_tensor_to(t, t->storage->device, out);
 }
 
-gr_status gr_tensor_reshape(const gr_tensor *t, int ndim, const int64_t *shape, gr_tensor **out)
+gr_status gr_tensor_view_at(const gr_tensor *t, int64_t offset, int ndim, const int64_t *shape, gr_tensor **out)
 {
     gr_tensor *v = NULL;
     GR_TRY(header_new(ndim, shape, &v));
-    if (v->numel != t->numel) {
+    if (offset < 0 || offset > t->numel || v->numel > t->numel - offset) {
         char a[96], b[96];
         free(v);
+        return gr_fail(GR_ERANGE, "a view of shape %s at element %lld does not fit in %s",
+                       gr_shape_str(ndim, shape, a, sizeof a), (long long)offset,
+                       gr_shape_str(t->ndim, t->shape, b, sizeof b));
+    }
+    v->storage = t->storage;
+    v->storage->refcount++;
+    v->offset = t->offset + offset;
+    *out = v;
+    return GR_OK;
+}
+
+gr_status gr_tensor_reshape(const gr_tensor *t, int ndim, const int64_t *shape, gr_tensor **out)
+{
+    int64_t numel;
+    GR_TRY(gr_shape_check(ndim, shape, &numel));
+    if (numel != t->numel) {
+        char a[96], b[96];
         return gr_fail(GR_ESHAPE, "cannot reshape %s (%lld elements) to %s",
                        gr_shape_str(t->ndim, t->shape, a, sizeof a), (long long)t->numel,
                        gr_shape_str(ndim, shape, b, sizeof b));
     }
-    v->storage = t->storage;
-    v->storage->refcount++;
-    v->offset = t->offset;
-    *out = v;
-    return GR_OK;
+    return gr_tensor_view_at(t, 0, ndim, shape, out);
 }

@@ -24,6 +24,13 @@ gr_tensor *lgr_check_tensor(lua_State *L, int idx);       /* raises on non-tenso
 gr_tensor *lgr_test_tensor(lua_State *L, int idx);        /* NULL if not a live tensor */
 void lgr_push_tensor(lua_State *L, gr_tensor *t);         /* takes over the caller's reference */
 
+/* Reads a shape given as numbers (zeros(2, 3)) or one table (zeros({2, 3}))
+ * from stack index `first` on; returns the index after it. With allow_infer
+ * a size may be -1. */
+int lgr_check_shape(lua_State *L, int first, int allow_infer, int *ndim, int64_t *shape);
+/* A 1-based (or negative, from the end) dimension argument as a 0-based one. */
+int lgr_check_dim(lua_State *L, int arg, int ndim);
+
 /* Devices: the device named by an options table's `device` field at idx
  * (absent: the default device). */
 gr_device *lgr_opt_device(lua_State *L, int idx);
@@ -32,6 +39,7 @@ gr_device *lgr_check_device(lua_State *L, int idx);
 /* Every userdata type's open function registers its metatable and adds its
  * functions to the module table on top of the stack. */
 void lgr_tensor_open(lua_State *L);
+void lgr_tensor_ops_open(lua_State *L);   /* the op methods and functions of grilly.Tensor */
 void lgr_vulkan_open(lua_State *L);
 
 int luaopen_grilly_core(lua_State *L);

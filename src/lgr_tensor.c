@@ -151,12 +151,7 @@ static int t_size(lua_State *L)
 {
     gr_tensor *t = lgr_check_tensor(L, 1);
     if (!lua_isnoneornil(L, 2)) {
-        lua_Integer d = luaL_checkinteger(L, 2);
-        if (d < 0) d += t->ndim + 1;
-        if (d < 1 || d > t->ndim)
-            luaL_argerror(L, 2, lua_pushfstring(L, "dimension out of range (expected 1 to %d, got %d)",
-                                                t->ndim, (int)luaL_checkinteger(L, 2)));
-        lua_pushnumber(L, (lua_Number)t->shape[d - 1]);
+        lua_pushnumber(L, (lua_Number)t->shape[lgr_check_dim(L, 2, t->ndim)]);
         return 1;
     }
     lua_createtable(L, t->ndim, 0);
@@ -243,9 +238,20 @@ static int t_tostring(lua_State *L)
 
 /* ---- creation ----------------------------------------------------------- */
 
-/* Reads a shape given as numbers (zeros(2, 3)) or one table (zeros({2, 3}))
- * starting at stack index `first`; returns the index after the shape. */
-static int check_shape(lua_State *L, int first, int *ndim, int64_t *shape)
+/* The size at stack index idx: a non-negative integer, or -1 when allow_infer
+ * is set. item numbers the size within a table (0: a separate argument). */
+static int64_t check_size(lua_State *L, int arg, int idx, int item, int allow_infer)
+{
+    double d = lua_tonumber(L, idx);
+    if (!(d == floor(d) && d < 9.007199254740992e15 && (d >= 0 || (allow_infer && d == -1)))) {
+        const char *which = item ? lua_pushfstring(L, "size %d", item) : "size";
+        luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a non-negative integer%s, got %s", which,
+                                              allow_infer ? " or -1" : "", lua_tostring(L, idx)));
+    }
+    return (int64_t)d;
+}
+
+int lgr_check_shape(lua_State *L, int first, int allow_infer, int *ndim, int64_t *shape)
 {
     int n = 0;
     if (lua_istable(L, first)) {
@@ -255,10 +261,7 @@ static int check_shape(lua_State *L, int first, int *ndim, int64_t *shape)
             lua_rawgeti(L, first, i + 1);
             if (lua_type(L, -1) != LUA_TNUMBER)
                 luaL_argerror(L, first, lua_pushfstring(L, "size %d must be a number, got %s", i + 1, luaL_typename(L, -1)));
-            double d = lua_tonumber(L, -1);
-            if (!(d >= 0 && d == floor(d) && d < 9.007199254740992e15))
-                luaL_argerror(L, first, lua_pushfstring(L, "size %d must be a non-negative integer, got %s", i + 1, lua_tostring(L, -1)));
-            shape[i] = (int64_t)d;
+            shape[i] = check_size(L, first, lua_gettop(L), i + 1, allow_infer);
             lua_pop(L, 1);
         }
         *ndim = n;
@@ -266,10 +269,7 @@ static int check_shape(lua_State *L, int first, int *ndim, int64_t *shape)
     }
     while (lua_type(L, first + n) == LUA_TNUMBER) {
         if (n == GR_MAX_DIMS) luaL_argerror(L, first + n, "too many dimensions (at most 8)");
-        double d = lua_tonumber(L, first + n);
-        if (!(d >= 0 && d == floor(d) && d < 9.007199254740992e15))
-            luaL_argerror(L, first + n, lua_pushfstring(L, "size must be a non-negative integer, got %s", lua_tostring(L, first + n)));
-        shape[n] = (int64_t)d;
+        shape[n] = check_size(L, first + n, first + n, 0, allow_infer);
         n++;
     }
     if (n == 0 && !lua_isnoneornil(L, first) && !lua_istable(L, first))
@@ -278,11 +278,27 @@ static int check_shape(lua_State *L, int first, int *ndim, int64_t *shape)
     return first + n;
 }
 
+int lgr_check_dim(lua_State *L, int arg, int ndim)
+{
+    if (lua_type(L, arg) != LUA_TNUMBER)
+        luaL_argerror(L, arg, lua_pushfstring(L, "dimension expected, got %s", luaL_typename(L, arg)));
+    double d = lua_tonumber(L, arg);
+    if (d != floor(d))
+        luaL_argerror(L, arg, lua_pushfstring(L, "dimension must be an integer, got %s", lua_tostring(L, arg)));
+    if (ndim == 0)
+        luaL_argerror(L, arg, "dimension out of range (the tensor is 0-d)");
+    if (d < 0) d += ndim + 1;
+    if (!(d >= 1 && d <= ndim))
+        luaL_argerror(L, arg, lua_pushfstring(L, "dimension out of range (expected 1 to %d or -%d to -1, got %s)",
+                                              ndim, ndim, lua_tostring(L, arg)));
+    return (int)d - 1;
+}
+
 static int make_full(lua_State *L, int first, int has_value, float value)
 {
     int ndim;
     int64_t shape[GR_MAX_DIMS];
-    int next = check_shape(L, first, &ndim, shape);
+    int next = lgr_check_shape(L, first, 0, &ndim, shape);
     if (has_value) {
         if (lua_type(L, next) != LUA_TNUMBER)
             luaL_argerror(L, next, lua_pushfstring(L, "fill value must be a number, got %s", luaL_typename(L, next)));
@@ -304,7 +320,7 @@ static int l_empty(lua_State *L)
 {
     int ndim;
     int64_t shape[GR_MAX_DIMS];
-    int next = check_shape(L, 1, &ndim, shape);
+    int next = lgr_check_shape(L, 1, 0, &ndim, shape);
     gr_device *dev = lgr_opt_device(L, next);
     gr_tensor *t;
     lgr_check(L, gr_tensor_empty(dev, ndim, shape, &t));
