@@ -1,6 +1,7 @@
 // Shared declarations of every kernel: the workgroup size is specialization
 // constant 0, and buffers are reached through buffer device addresses passed
-// in push constants (no descriptor sets).
+// in push constants (no descriptor sets). Indices are 32-bit: the host keeps
+// every index space below 2^31 elements.
 #extension GL_EXT_buffer_reference : require
 
 layout(local_size_x_id = 0) in;

@@ -33,10 +33,8 @@ static void vk_free(gr_storage *st)
     st->host = NULL;
 }
 
-static gr_status vk_upload(gr_storage *st, size_t off, const void *src, size_t n)
+gr_status gr_vk_upload(gr_vk_device *d, gr_vk_alloc *a, size_t off, const void *src, size_t n)
 {
-    gr_vk_device *d = gr_vk_dev(st->device);
-    gr_vk_alloc *a = gr_vk_storage_alloc(st);
     gr_vk_poll(d);
     /* Mapped memory that no pending command touches is written in place;
      * otherwise the bytes travel through staging, ordered after those commands. */
@@ -63,10 +61,8 @@ static gr_status vk_upload(gr_storage *st, size_t off, const void *src, size_t n
     return GR_OK;
 }
 
-static gr_status vk_download(gr_storage *st, size_t off, void *dst, size_t n)
+gr_status gr_vk_download(gr_vk_device *d, gr_vk_alloc *a, size_t off, void *dst, size_t n)
 {
-    gr_vk_device *d = gr_vk_dev(st->device);
-    gr_vk_alloc *a = gr_vk_storage_alloc(st);
     if (a->block->map && d->tensors_mapped_cached) {
         GR_TRY(gr_vk_wait(d, a->last_write));
         memcpy(dst, a->block->map + a->offset + off, n);
@@ -91,6 +87,16 @@ static gr_status vk_download(gr_storage *st, size_t off, void *dst, size_t n)
         done += piece;
     }
     return GR_OK;
+}
+
+static gr_status vk_upload(gr_storage *st, size_t off, const void *src, size_t n)
+{
+    return gr_vk_upload(gr_vk_dev(st->device), gr_vk_storage_alloc(st), off, src, n);
+}
+
+static gr_status vk_download(gr_storage *st, size_t off, void *dst, size_t n)
+{
+    return gr_vk_download(gr_vk_dev(st->device), gr_vk_storage_alloc(st), off, dst, n);
 }
 
 static gr_status vk_synchronize(gr_device *dev)
@@ -153,4 +159,12 @@ const gr_backend gr_vk_backend = {
     .synchronize = vk_synchronize,
     .fill = vk_fill,
     .copy = vk_copy,
+    .binary = gr_vk_binary,
+    .unary = gr_vk_unary,
+    .reduce = gr_vk_reduce,
+    .dot = gr_vk_dot,
+    .matmul = gr_vk_matmul,
+    .copy_strided = gr_vk_copy_strided,
+    .index_select = gr_vk_index_select,
+    .random = gr_vk_random,
 };

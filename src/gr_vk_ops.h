@@ -31,6 +31,11 @@ static inline uint32_t gr_vk_groups(int64_t n, int64_t per_group)
     return g > (int64_t)GR_VK_MAX_GROUPS ? GR_VK_MAX_GROUPS : (uint32_t)g;
 }
 
+/* Host transfers into and out of an allocation (the backend's upload and
+ * download); reading waits for the commands that write it. */
+gr_status gr_vk_upload(gr_vk_device *d, gr_vk_alloc *a, size_t off, const void *src, size_t n);
+gr_status gr_vk_download(gr_vk_device *d, gr_vk_alloc *a, size_t off, void *dst, size_t n);
+
 /* Fails with a message when an operand spans more elements than one kernel
  * index space can address. */
 gr_status gr_vk_check_span(int64_t elements, const char *what);
