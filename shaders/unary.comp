@@ -17,7 +17,7 @@ float gpow(float x, float e)
     float ax = abs(x);
     float r = ax == 0.0 ? (e > 0.0 ? 0.0 : 1.0 / 0.0) : pow(ax, e);
     if (x < 0.0 || (x == 0.0 && floatBitsToUint(x) != 0u)) {
-        if (floor(e) != e) return x == 0.0 ? r : 0.0 / 0.0;
+        if (floor(e) != e) return x == 0.0 || isinf(x) ? r : 0.0 / 0.0;
         if (abs(e) < 16777216.0 && mod(e, 2.0) == 1.0) r = -r;
     }
     return r;
