@@ -168,11 +168,19 @@ static void remember(gr_vk_device *d, gr_vk_span *list, int *n, gr_vk_span s)
     list[(*n)++] = s;
 }
 
-gr_status gr_vk_record(gr_vk_device *d, const gr_vk_access *acc, int nacc, VkCommandBuffer *cmd)
+/* Makes the current batch record, submitting it first when it is full. A
+ * staging reservation is made after this check, so the command that uses the
+ * reservation always lands in the reservation's batch. */
+static gr_status open_batch(gr_vk_device *d)
 {
     if (d->batches[d->current].recording && d->batches[d->current].dispatches >= GR_VK_FLUSH_AFTER)
         GR_TRY(gr_vk_flush(d));
-    GR_TRY(begin_batch(d));
+    return begin_batch(d);
+}
+
+gr_status gr_vk_record(gr_vk_device *d, const gr_vk_access *acc, int nacc, VkCommandBuffer *cmd)
+{
+    GR_TRY(open_batch(d));
     gr_vk_batch *b = &d->batches[d->current];
 
     int barrier = d->barrier_all;
@@ -228,7 +236,7 @@ gr_status gr_vk_dispatch(gr_vk_device *d, int kernel, const uint32_t spec[4], co
 gr_status gr_vk_stage(gr_vk_device *d, VkDeviceSize size, gr_vk_alloc **arena, VkDeviceSize *offset)
 {
     size = (size + 255) & ~(VkDeviceSize)255;
-    GR_TRY(begin_batch(d));
+    GR_TRY(open_batch(d));
     gr_vk_batch *b = &d->batches[d->current];
     if (b->arena.block && b->arena_used + size > b->arena.size && b->arena_used > 0) {
         GR_TRY(gr_vk_flush(d));
