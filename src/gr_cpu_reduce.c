@@ -37,8 +37,8 @@ static double dot_span(const float *restrict x, const float *restrict y, int64_t
 /* Larger of best and v for max (smaller for min), NaN winning and sticking. */
 static inline float extreme(int is_max, float best, float v)
 {
-    int better = is_max ? v > best : v < best;
-    return (better || v != v) ? v : best;
+    int take = (is_max ? v > best : v < best) | (v != v);   /* no branch: vectorises as a blend */
+    return take ? v : best;
 }
 
 static float extreme_span(int is_max, const float *restrict x, int64_t n)

@@ -85,9 +85,9 @@ gr_status gr_tensor_binary_(gr_binop op, gr_tensor *a, const gr_tensor *b)
                        gr_shape_str(b->ndim, b->shape, sr, sizeof sr), sa);
     }
     if (a->numel == 0) return GR_OK;
-    /* b reading memory that a's update overwrites at other positions (a row
-     * view of a, say) would see half-updated values: use a copy of it. */
-    if (storage_overlaps(a, b) && !(a->offset == b->offset && gr_shape_equal(a, b))) {
+    /* The backend may only write over its first input: an operand sharing
+     * memory with a (a row view of a, or a itself) is read from a copy. */
+    if (storage_overlaps(a, b)) {
         gr_tensor *bc;
         GR_TRY(gr_tensor_clone(b, &bc));
         gr_status s = gr_tensor_backend(a)->binary(op, a, a, bc, &plan);

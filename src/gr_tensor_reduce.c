@@ -23,7 +23,8 @@ static gr_status check_extent(gr_redop op, int64_t len, const char *what)
     if (len == 0 && op != GR_RED_SUM && op != GR_RED_NORM)
         return gr_fail(GR_EINVAL, "%s of an empty %s", redop_name(op), what);
     if (op == GR_RED_ARGMAX && len > GR_MAX_INDEX_EXTENT)
-        return gr_fail(GR_EINVAL, "argmax over more than 2^24 elements (got %lld)", (long long)len);
+        return gr_fail(GR_EINVAL, "indices of max/min/argmax need at most 2^24 elements along the reduced extent "
+                       "(got %lld)", (long long)len);
     return GR_OK;
 }
 

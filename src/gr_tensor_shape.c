@@ -23,13 +23,13 @@ gr_status gr_tensor_view(const gr_tensor *t, int ndim, const int64_t *shape, gr_
         }
     }
     if (infer >= 0) {
-        if (known == 0.0 || known > (double)t->numel || t->numel % (int64_t)known != 0) {
+        if (known == 0.0 || (t->numel > 0 && (known > (double)t->numel || t->numel % (int64_t)known != 0))) {
             char a[96], b[96];
             return gr_fail(GR_ESHAPE, "cannot reshape %s (%lld elements) to %s",
                            gr_shape_str(t->ndim, t->shape, a, sizeof a), (long long)t->numel,
                            gr_shape_str(ndim, shape, b, sizeof b));
         }
-        s[infer] = t->numel / (int64_t)known;
+        s[infer] = t->numel == 0 ? 0 : t->numel / (int64_t)known;
     }
     return gr_tensor_reshape(t, ndim, s, out);
 }

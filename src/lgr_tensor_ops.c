@@ -263,19 +263,14 @@ static int t_select(lua_State *L)
     return push_new(L, gr_tensor_select(t, dim, index, &r), &r, 2);
 }
 
-/* One 1-based index of an index list, checked against len. */
+/* Index number pos of an index list, 1-based and checked against len. */
 static int64_t list_index(lua_State *L, int arg, int64_t pos, double d, int64_t len)
 {
-    char msg[160];
-    if (!is_integer(d)) {
-        snprintf(msg, sizeof msg, "index %lld must be an integer, got %.14g", (long long)pos, d);
-        luaL_argerror(L, arg, msg);
-    }
-    if (d < 1 || d > (double)len) {
-        snprintf(msg, sizeof msg, "index %lld is %.14g, out of range (expected 1 to %lld)", (long long)pos, d,
-                 (long long)len);
-        luaL_argerror(L, arg, msg);
-    }
+    if (!is_integer(d))
+        luaL_argerror(L, arg, lua_pushfstring(L, "index %f must be an integer, got %f", (lua_Number)pos, d));
+    if (d < 1 || d > (double)len)
+        luaL_argerror(L, arg, lua_pushfstring(L, "index %f is %f, out of range (expected 1 to %f)",
+                                              (lua_Number)pos, d, (lua_Number)len));
     return (int64_t)d - 1;
 }
 
@@ -314,6 +309,7 @@ static int t_index_select(lua_State *L)
 
 static int l_cat(lua_State *L)
 {
+    lua_settop(L, 2);
     luaL_checktype(L, 1, LUA_TTABLE);
     int n = (int)lua_objlen(L, 1);
     if (n < 1) luaL_argerror(L, 1, "at least one tensor expected, got an empty table");
@@ -428,20 +424,14 @@ static int t_requires_grad(lua_State *L)
     return 1;
 }
 
-static int t_uniform_(lua_State *L)
+/* uniform_([a, b]) and normal_([mean, std]); upvalue: the gr_randkind. */
+static int t_random_(lua_State *L)
 {
+    int normal = lua_tointeger(L, lua_upvalueindex(1)) == GR_RAND_NORMAL;
     gr_tensor *t = lgr_check_tensor(L, 1);
-    float a = (float)opt_number(L, 2, "a", 0.0), b = (float)opt_number(L, 3, "b", 1.0);
-    lgr_check(L, gr_tensor_uniform_(t, a, b));
-    lua_settop(L, 1);
-    return 1;
-}
-
-static int t_normal_(lua_State *L)
-{
-    gr_tensor *t = lgr_check_tensor(L, 1);
-    float mean = (float)opt_number(L, 2, "mean", 0.0), std = (float)opt_number(L, 3, "std", 1.0);
-    lgr_check(L, gr_tensor_normal_(t, mean, std));
+    float p = (float)opt_number(L, 2, normal ? "mean" : "a", 0.0);
+    float q = (float)opt_number(L, 3, normal ? "std" : "b", 1.0);
+    lgr_check(L, normal ? gr_tensor_normal_(t, p, q) : gr_tensor_uniform_(t, p, q));
     lua_settop(L, 1);
     return 1;
 }
@@ -512,7 +502,6 @@ static const luaL_Reg plain_methods[] = {
     {"reshape", t_view}, {"view", t_view}, {"transpose", t_transpose}, {"t", t_t},
     {"narrow", t_narrow}, {"select", t_select}, {"index_select", t_index_select},
     {"clone", t_clone}, {"to", t_to}, {"requires_grad", t_requires_grad},
-    {"uniform_", t_uniform_}, {"normal_", t_normal_},
     {NULL, NULL},
 };
 
@@ -567,6 +556,8 @@ void lgr_tensor_ops_open(lua_State *L)
         set_closure(L, methods, name, t_unary, unary_ops[i].op, 1);
     }
     set_closure(L, mt, "__unm", t_unary, GR_UN_NEG, 0);
+    set_closure(L, methods, "uniform_", t_random_, GR_RAND_UNIFORM, 0);
+    set_closure(L, methods, "normal_", t_random_, GR_RAND_NORMAL, 0);
     for (size_t i = 0; i < sizeof reduce_ops / sizeof *reduce_ops; i++)
         set_closure(L, methods, reduce_ops[i].name, t_reduce, reduce_ops[i].op, 0);
     lua_pop(L, 1);
