@@ -26,7 +26,7 @@ layout(push_constant) uniform Push {
     float final_len;
 } p;
 
-shared vec2 part[gl_WorkGroupSize.x];
+shared vec4 part[gl_WorkGroupSize.x];
 
 const bool SUMLIKE = OP == 0 || OP == 1 || OP == 5 || OP == 6;
 
@@ -70,15 +70,52 @@ vec2 add_product(vec2 s, float u, float w)
     return vec2(r.x, lo);
 }
 
-vec2 identity()
+const float NO_EXPONENT = -300.0;   // below every float exponent
+
+vec4 identity()
 {
-    if (SUMLIKE) return vec2(0.0);
-    if (OP == 3) return vec2(1.0 / 0.0, 0.0);
-    return vec2(-1.0 / 0.0, uintBitsToFloat(0xffffffffu));
+    if (OP == 5) return vec4(0.0, 0.0, NO_EXPONENT, 0.0);
+    if (SUMLIKE) return vec4(0.0);
+    if (OP == 3) return vec4(1.0 / 0.0, 0.0, 0.0, 0.0);
+    return vec4(-1.0 / 0.0, uintBitsToFloat(0xffffffffu), 0.0, 0.0);
+}
+
+// x * 2^e for |e| up to 300, in two steps: ldexp is defined for exponents
+// within the float range only.
+float scale2(float x, int e)
+{
+    int h = e / 2;
+    return ldexp(ldexp(x, h), e - h);
+}
+
+// The norm accumulator s rescaled to exponent k >= s.z.
+vec2 rescaled(vec4 s, float k)
+{
+    int shift = int(max(2.0 * (s.z - k), -300.0));
+    return vec2(scale2(s.x, shift), scale2(s.y, shift));
+}
+
+float special(float a, float b) { return isnan(a) || isnan(b) ? a + b : max(a, b); }
+
+vec4 add_norm(vec4 s, float v)
+{
+    if (isinf(v) || isnan(v)) return vec4(s.xyz, special(s.w, abs(v)));
+    if (v == 0.0) return s;
+    int e;
+    frexp(v, e);
+    float k = max(s.z, float(e));
+    float sv = scale2(v, -int(k));
+    return vec4(add_product(rescaled(s, k), sv, sv), k, s.w);
+}
+
+vec4 combine_norm(vec4 s, vec4 q)
+{
+    float k = max(s.z, q.z);
+    return vec4(add2(rescaled(s, k), rescaled(q, k)), k, special(s.w, q.w));
 }
 
 // Whether candidate q should replace the best so far s.
-bool wins(vec2 s, vec2 q)
+bool wins(vec4 s, vec4 q)
 {
     if (OP == 2) return q.x > s.x || isnan(q.x);
     if (OP == 3) return q.x < s.x || isnan(q.x);
@@ -88,28 +125,29 @@ bool wins(vec2 s, vec2 q)
     return q.x > s.x || (q.x == s.x && qi < si);
 }
 
-vec2 combine(vec2 s, vec2 q)
+vec4 combine(vec4 s, vec4 q)
 {
-    if (SUMLIKE) return add2(s, q);
+    if (OP == 5) return combine_norm(s, q);
+    if (SUMLIKE) return vec4(add2(s.xy, q.xy), 0.0, 0.0);
     if (OP == 2 || OP == 3) return isnan(s.x) ? s : (wins(s, q) ? q : s);
     return wins(s, q) ? q : s;
 }
 
-vec2 take(vec2 s, uint idx, uint l)
+vec4 take(vec4 s, uint idx, uint l)
 {
-    if ((STAGE & 1u) != 0u) return combine(s, Float2s(p.x).v[idx]);
+    if ((STAGE & 1u) != 0u) return combine(s, Float4s(p.x).v[idx]);
     float v = p.x.v[idx];
-    if (OP == 0 || OP == 1) return add(s, v);
-    if (OP == 5) return add_product(s, v, v);
-    if (OP == 6) return add_product(s, v, p.y.v[idx]);
-    return combine(s, vec2(v, uintBitsToFloat(l)));
+    if (OP == 0 || OP == 1) return vec4(add(s.xy, v), 0.0, 0.0);
+    if (OP == 5) return add_norm(s, v);
+    if (OP == 6) return vec4(add_product(s.xy, v, p.y.v[idx]), 0.0, 0.0);
+    return combine(s, vec4(v, uintBitsToFloat(l), 0.0, 0.0));
 }
 
-float finish(vec2 s)
+float finish(vec4 s)
 {
     if (OP == 0) return s.x + s.y;
     if (OP == 1) { precise float q = (s.x + s.y) / p.final_len; return q; }
-    if (OP == 5) return sqrt(s.x + s.y);
+    if (OP == 5) return s.w != 0.0 ? s.w : scale2(sqrt(s.x + s.y), int(s.z));
     if (OP == 4) return float(floatBitsToUint(s.y));
     return s.x;
 }
@@ -122,7 +160,7 @@ void main()
     for (uint g = gl_WorkGroupID.x; g < p.groups; g += gl_NumWorkGroups.x) {
         uint seg = g % p.segs, rest = g / p.segs;
         uint i = (rest % p.tiles) * COLS + col, o = rest / p.tiles;
-        vec2 acc = identity();
+        vec4 acc = identity();
         if (i < p.inner) {
             uint l1 = min(p.len, (seg + 1u) * p.seg_len);
             uint base = o * p.so + i * p.si;
@@ -136,7 +174,7 @@ void main()
         }
         if (row == 0u && i < p.inner) {
             uint at = (o * p.segs + seg) * p.inner + i;
-            if ((STAGE & 2u) != 0u) Float2s(p.o).v[at] = part[tid];
+            if ((STAGE & 2u) != 0u) Float4s(p.o).v[at] = part[tid];
             else p.o.v[at] = finish(part[tid]);
         }
         barrier();

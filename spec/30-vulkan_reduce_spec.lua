@@ -55,6 +55,27 @@ describe("Vulkan reductions", function()
     assert.near(big:mean(), BIG:mean(), 1e-7 * 1e6)
   end)
 
+  it("take norms without overflow or underflow of the squares, carrying infinities and NaN", function()
+    local cases = {
+      { 3e30, 4e30 }, { 3e-30, 4e-30 }, { 0, 0, 0 }, { 1e30, 1, 1e-30 },
+      { 1, math.huge, 2 }, { 1, 0 / 0, math.huge }, { -math.huge },
+    }
+    for _, vals in ipairs(cases) do
+      local x = grilly.tensor(vals, {device = "cpu"})
+      local X = x:to("vulkan")
+      local want, got = x:norm(), X:norm()
+      if want ~= want then assert.is_true(got ~= got)
+      elseif want == math.huge then assert.equal(want, got)
+      else assert(math.abs(got - want) <= 2e-7 * want, string.format("norm: Vulkan %.9g, CPU %.9g", got, want)) end
+    end
+    -- values of very different scales across segments and rows
+    local x, X = gpu.pair({4, 100003}, 18)
+    x = x * grilly.tensor({{1e-20}, {1}, {1e20}, {1e35}}, {device = "cpu"})
+    X = X * grilly.tensor({{1e-20}, {1}, {1e20}, {1e35}}, {device = "vulkan"})
+    gpu.assert_close(X:norm(2), x:norm(2), 2e-6)
+    gpu.assert_close(X:norm(1), x:norm(1), 2e-6)
+  end)
+
   it("propagate NaN through max and min and take the first maximum for argmax", function()
     local x = grilly.tensor({{1, 5, 5, 0}, {0 / 0, 2, 0 / 0, 9}, {3, 3, 3, 3}}, {device = "cpu"})
     local X = x:to("vulkan")

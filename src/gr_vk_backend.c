@@ -33,6 +33,21 @@ static void vk_free(gr_storage *st)
     st->host = NULL;
 }
 
+/* Records a copy of n bytes between byte `off` of an allocation and a staging
+ * reservation: into the allocation (upload) or out of it. */
+static gr_status record_staged_copy(gr_vk_device *d, gr_vk_alloc *a, size_t off, gr_vk_alloc *arena,
+                                    VkDeviceSize at, size_t n, int upload)
+{
+    gr_vk_access acc[2] = { { a, off, n, upload }, { arena, at, n, !upload } };
+    VkCommandBuffer cmd;
+    GR_TRY(gr_vk_record(d, acc, 2, &cmd));
+    VkDeviceSize dev_at = a->offset + off, stage_at = arena->offset + at;
+    VkBufferCopy region = { upload ? stage_at : dev_at, upload ? dev_at : stage_at, n };
+    d->fn.vkCmdCopyBuffer(cmd, upload ? arena->block->buffer : a->block->buffer,
+                          upload ? a->block->buffer : arena->block->buffer, 1, &region);
+    return GR_OK;
+}
+
 gr_status gr_vk_upload(gr_vk_device *d, gr_vk_alloc *a, size_t off, const void *src, size_t n)
 {
     gr_vk_poll(d);
@@ -48,14 +63,7 @@ gr_status gr_vk_upload(gr_vk_device *d, gr_vk_alloc *a, size_t off, const void *
         VkDeviceSize at;
         GR_TRY(gr_vk_stage(d, piece, &arena, &at));
         memcpy(arena->block->map + arena->offset + at, (const char *)src + done, piece);
-        gr_vk_access acc[2] = {
-            { a, off + done, piece, 1 },
-            { arena, at, piece, 0 },
-        };
-        VkCommandBuffer cmd;
-        GR_TRY(gr_vk_record(d, acc, 2, &cmd));
-        VkBufferCopy region = { .srcOffset = arena->offset + at, .dstOffset = a->offset + off + done, .size = piece };
-        d->fn.vkCmdCopyBuffer(cmd, arena->block->buffer, a->block->buffer, 1, &region);
+        GR_TRY(record_staged_copy(d, a, off + done, arena, at, piece, 1));
         done += piece;
     }
     return GR_OK;
@@ -74,14 +82,7 @@ gr_status gr_vk_download(gr_vk_device *d, gr_vk_alloc *a, size_t off, void *dst,
         gr_vk_alloc *arena;
         VkDeviceSize at;
         GR_TRY(gr_vk_stage(d, piece, &arena, &at));
-        gr_vk_access acc[2] = {
-            { a, off + done, piece, 0 },
-            { arena, at, piece, 1 },
-        };
-        VkCommandBuffer cmd;
-        GR_TRY(gr_vk_record(d, acc, 2, &cmd));
-        VkBufferCopy region = { .srcOffset = a->offset + off + done, .dstOffset = arena->offset + at, .size = piece };
-        d->fn.vkCmdCopyBuffer(cmd, a->block->buffer, arena->block->buffer, 1, &region);
+        GR_TRY(record_staged_copy(d, a, off + done, arena, at, piece, 0));
         GR_TRY(gr_vk_wait(d, gr_vk_recording_serial(d)));
         memcpy((char *)dst + done, arena->block->map + arena->offset + at, piece);
         done += piece;

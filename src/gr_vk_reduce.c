@@ -1,7 +1,8 @@
 /* Vulkan reductions and the dot product (shaders/reduce.comp). One pass when
  * the outputs alone give the GPU enough workgroups; otherwise each output's
  * extent is split into segments whose partial results (float pairs) a second
- * pass combines. */
+ * pass combines. Sums are float pairs of about 48 significant bits, as the
+ * shader's comment explains. */
 #include "gr_vk_ops.h"
 
 #include <string.h>
@@ -12,6 +13,9 @@
 #define MIN_PER_THREAD 8
 /* Rows no longer than this, many of them, get one thread each. */
 #define SHORT_ROW 64
+
+/* A partial result: four floats (see shaders/reduce.comp). */
+#define PARTIAL_BYTES 16
 
 enum { OP_SUM, OP_MEAN, OP_MAX, OP_MIN, OP_ARGMAX, OP_NORM, OP_DOT };
 
@@ -80,7 +84,7 @@ static gr_status run_pass(gr_vk_device *d, uint32_t op, uint32_t stage, const re
 }
 
 /* Runs the reduction of x (and y for the dot product) into o: final values,
- * or (pairs = 1) one float pair per output. */
+ * or (pairs = 1) one partial result per output. */
 static gr_status reduce_into(gr_vk_device *d, uint32_t op, int pairs, const reduce_plan *r,
                              gr_vk_access xa, VkDeviceAddress x, gr_vk_access ya, VkDeviceAddress y,
                              gr_vk_access oa, VkDeviceAddress o, float final_len)
@@ -91,11 +95,11 @@ static gr_status reduce_into(gr_vk_device *d, uint32_t op, int pairs, const redu
         return run_pass(d, op, pairs ? 2u : 0u, r, x, y, o, final_len, acc, nin);
     }
     uint64_t nparts = (uint64_t)r->outer * r->segs * r->inner;
-    GR_TRY(gr_vk_check_span((int64_t)nparts * 2, "a reduction's partial results"));
+    GR_TRY(gr_vk_check_span((int64_t)nparts * 4, "a reduction's partial results"));
     gr_vk_alloc parts;
-    GR_TRY(gr_vk_pool_alloc(d, &d->tensors, nparts * 8, &parts));
+    GR_TRY(gr_vk_pool_alloc(d, &d->tensors, nparts * PARTIAL_BYTES, &parts));
     VkDeviceAddress pa = gr_vk_alloc_address(&parts);
-    gr_vk_access pacc_w = { &parts, 0, nparts * 8, 1 }, pacc_r = { &parts, 0, nparts * 8, 0 };
+    gr_vk_access pacc_w = { &parts, 0, nparts * PARTIAL_BYTES, 1 }, pacc_r = { &parts, 0, nparts * PARTIAL_BYTES, 0 };
     gr_vk_access acc1[3] = { pacc_w, xa, ya };
     gr_status s = run_pass(d, op, 2u, r, x, y, pa, final_len, acc1, nin);
     if (s == GR_OK) {
@@ -127,11 +131,11 @@ gr_status gr_vk_dot(const gr_tensor *a, const gr_tensor *b, double *result)
     gr_vk_device *d = gr_vk_dev(a->storage->device);
     reduce_plan r = plan_for(1, a->numel, 1);
     gr_vk_alloc pair;
-    GR_TRY(gr_vk_pool_alloc(d, &d->tensors, 8, &pair));
-    gr_vk_access pa = { &pair, 0, 8, 1 };
+    GR_TRY(gr_vk_pool_alloc(d, &d->tensors, PARTIAL_BYTES, &pair));
+    gr_vk_access pa = { &pair, 0, PARTIAL_BYTES, 1 };
     gr_status s = reduce_into(d, OP_DOT, 1, &r, gr_vk_tensor_access(a, 0), gr_vk_tensor_address(a),
                               gr_vk_tensor_access(b, 0), gr_vk_tensor_address(b), pa, gr_vk_alloc_address(&pair), 0.0f);
-    float hl[2] = {0, 0};
+    float hl[4] = {0, 0, 0, 0};
     if (s == GR_OK) s = gr_vk_download(d, &pair, 0, hl, sizeof hl);
     gr_vk_pool_free(d, &pair);
     if (s != GR_OK) return s;
