@@ -138,6 +138,7 @@ typedef struct gr_vk_device {
     gr_vk_pool tensors;             /* device-local memory for storages */
     gr_vk_pool staging;             /* host-visible memory for transfers */
     int tensors_mapped_cached;      /* tensor memory may be read by the host directly */
+    VkDeviceSize max_allocation;    /* largest single VkDeviceMemory */
 
     /* Command stream */
     VkCommandPool cmd_pool;
@@ -193,6 +194,8 @@ gr_status gr_vk_stage(gr_vk_device *d, VkDeviceSize size, gr_vk_alloc **arena, V
 gr_status gr_vk_flush(gr_vk_device *d);
 /* Waits until every batch up to `serial` has finished (flushing first). */
 gr_status gr_vk_wait(gr_vk_device *d, uint64_t serial);
+/* Waits for everything recorded so far. */
+gr_status gr_vk_wait_all(gr_vk_device *d);
 /* The serial that work recorded now will get. */
 static inline uint64_t gr_vk_recording_serial(const gr_vk_device *d) { return d->next_serial; }
 /* Notes finished batches without waiting. */

@@ -102,8 +102,7 @@ static gr_status vk_download(gr_storage *st, size_t off, void *dst, size_t n)
 
 static gr_status vk_synchronize(gr_device *dev)
 {
-    gr_vk_device *d = gr_vk_dev(dev);
-    return gr_vk_wait(d, d->next_serial - 1 + (d->batches[d->current].recording ? 1 : 0));
+    return gr_vk_wait_all(gr_vk_dev(dev));
 }
 
 static gr_status vk_fill(gr_tensor *t, float value)

@@ -99,7 +99,7 @@ gr_status gr_vk_memory_init(gr_vk_device *d)
         return gr_fail(GR_EDEVICE, "%s offers no usable memory type for %s", d->props.deviceName,
                        t < 0 ? "tensors" : "host transfers");
 
-    VkDeviceSize maxalloc = max_allocation(d);
+    VkDeviceSize maxalloc = d->max_allocation = max_allocation(d);
     VkDeviceSize heap = mp->memoryHeaps[mp->memoryTypes[t].heapIndex].size;
     VkDeviceSize block = heap >= ((VkDeviceSize)8 << 30) ? 256 * MiB : 64 * MiB;
     if (block > maxalloc) block = maxalloc / GR_VK_ALIGN * GR_VK_ALIGN;
@@ -247,11 +247,33 @@ static int find_range(gr_vk_pool *pool, VkDeviceSize size, gr_vk_block **block)
     return best;
 }
 
+/* Finds room for `want` bytes in a new block, or after giving back what
+ * finished work no longer needs. */
+static gr_status grow(gr_vk_device *d, gr_vk_pool *pool, VkDeviceSize size, VkDeviceSize want,
+                      gr_vk_block **b, int *i)
+{
+    VkDeviceSize bsize = want > pool->block_size ? round_up(want, MiB) : pool->block_size;
+    if (bsize > d->max_allocation) bsize = want;
+    gr_status s = block_new(d, pool, bsize, b);
+    if (s == GR_ENOMEM) {
+        GR_TRY(gr_vk_wait_all(d));
+        release_empty_blocks(d, &d->tensors, 0);
+        release_empty_blocks(d, &d->staging, 0);
+        *i = find_range(pool, want, b);
+        if (*i >= 0) return GR_OK;
+        s = block_new(d, pool, bsize, b);
+        if (s == GR_ENOMEM && bsize > want) s = block_new(d, pool, want, b);
+    }
+    if (s == GR_ENOMEM) return out_of_memory(d, pool, size);
+    *i = 0;
+    return s;
+}
+
 gr_status gr_vk_pool_alloc(gr_vk_device *d, gr_vk_pool *pool, VkDeviceSize size, gr_vk_alloc *out)
 {
     VkDeviceSize want = round_up(size ? size : 1, GR_VK_ALIGN);
     VkDeviceSize heap = d->memprops.memoryHeaps[pool->heap_index].size;
-    VkDeviceSize maxalloc = max_allocation(d);
+    VkDeviceSize maxalloc = d->max_allocation;
     if (want < size || want > heap || want > maxalloc) {
         if (want > maxalloc && want <= heap)
             return gr_fail(GR_ENOMEM, "out of memory on %s (%s): asked for %.1f MiB in one piece, "
@@ -261,25 +283,7 @@ gr_status gr_vk_pool_alloc(gr_vk_device *d, gr_vk_pool *pool, VkDeviceSize size,
     }
     gr_vk_block *b = NULL;
     int i = find_range(pool, want, &b);
-    if (i < 0) {
-        VkDeviceSize bsize = want > pool->block_size ? round_up(want, MiB) : pool->block_size;
-        if (bsize > maxalloc) bsize = want;
-        gr_status s = block_new(d, pool, bsize, &b);
-        if (s == GR_ENOMEM) {
-            /* Give back what the finished work no longer needs, then try once more. */
-            GR_TRY(gr_vk_wait(d, d->next_serial - 1));
-            release_empty_blocks(d, &d->tensors, 0);
-            release_empty_blocks(d, &d->staging, 0);
-            i = find_range(pool, want, &b);
-            if (i < 0) s = block_new(d, pool, bsize, &b);
-            else s = GR_OK;
-            if (s == GR_ENOMEM && bsize > want) s = block_new(d, pool, want, &b);
-        }
-        if (s == GR_ENOMEM) return out_of_memory(d, pool, size);
-        GR_TRY(s);
-        if (i < 0) i = 0;
-        if (i >= b->nfree || b->free[i].size < want) i = find_range(pool, want, &b);
-    }
+    if (i < 0) GR_TRY(grow(d, pool, size, want, &b, &i));
     gr_vk_range *r = &b->free[i];
     out->pool = pool;
     out->block = b;

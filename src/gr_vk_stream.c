@@ -155,6 +155,11 @@ gr_status gr_vk_wait(gr_vk_device *d, uint64_t serial)
     return GR_OK;
 }
 
+gr_status gr_vk_wait_all(gr_vk_device *d)
+{
+    return gr_vk_wait(d, d->batches[d->current].recording ? d->next_serial : d->next_serial - 1);
+}
+
 static int overlaps(const gr_vk_span *list, int n, gr_vk_span s)
 {
     for (int i = 0; i < n; i++)
