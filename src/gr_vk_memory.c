@@ -71,6 +71,15 @@ static void pool_setup(gr_vk_device *d, gr_vk_pool *pool, int type, VkDeviceSize
     pool->block_size = block_size;
 }
 
+/* GRILLY_VULKAN_STAGING=1 leaves tensor memory unmapped, so that every host
+ * transfer takes the staging path of discrete GPUs (for testing it on
+ * devices whose memory the host can map). */
+static int staging_forced(void)
+{
+    const char *v = getenv("GRILLY_VULKAN_STAGING");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
 gr_status gr_vk_memory_init(gr_vk_device *d)
 {
     const VkPhysicalDeviceMemoryProperties *mp = &d->memprops;
@@ -104,6 +113,7 @@ gr_status gr_vk_memory_init(gr_vk_device *d)
     VkDeviceSize block = heap >= ((VkDeviceSize)8 << 30) ? 256 * MiB : 64 * MiB;
     if (block > maxalloc) block = maxalloc / GR_VK_ALIGN * GR_VK_ALIGN;
     pool_setup(d, &d->tensors, t, block);
+    if (staging_forced()) d->tensors.host_visible = d->tensors.host_cached = 0;
     pool_setup(d, &d->staging, s, block < 32 * MiB ? block : 32 * MiB);
     d->tensors_mapped_cached = d->tensors.host_cached;
     return GR_OK;
