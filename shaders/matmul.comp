@@ -10,6 +10,7 @@
 // Specialization: 1 = TX (8 or 16; the workgroup size must be TX * TX),
 // 2 = ALIGNED: k, n and every base offset a multiple of 4 (vec4 global access).
 #include "common.glsl"
+#extension GL_EXT_control_flow_attributes : require
 
 layout(constant_id = 1) const uint TX = 16;
 layout(constant_id = 2) const uint ALIGNED = 0;
@@ -35,7 +36,7 @@ vec4 load_a(uint base, uint row, uint col)
     uint at = base + row * p.k + col;
     if (ALIGNED == 1) return Float4s(p.a).v[at / 4];
     vec4 v;
-    for (uint j = 0; j < 4; j++) v[j] = col + j < p.k ? p.a.v[at + j] : 0.0;
+    [[unroll]] for (uint j = 0; j < 4; j++) v[j] = col + j < p.k ? p.a.v[at + j] : 0.0;
     return v;
 }
 
@@ -45,7 +46,7 @@ vec4 load_b(uint base, uint row, uint col)
     uint at = base + row * p.n + col;
     if (ALIGNED == 1) return Float4s(p.b).v[at / 4];
     vec4 v;
-    for (uint j = 0; j < 4; j++) v[j] = col + j < p.n ? p.b.v[at + j] : 0.0;
+    [[unroll]] for (uint j = 0; j < 4; j++) v[j] = col + j < p.n ? p.b.v[at + j] : 0.0;
     return v;
 }
 
@@ -64,35 +65,35 @@ void main()
 
         vec4 pa[2], pb[2];
         // Slice 0 straight into shared memory.
-        for (uint r = 0; r < LOADS; r++) {
+        [[unroll]] for (uint r = 0; r < LOADS; r++) {
             uint q = tid + r * NT;
             uint arow = q / 2, akq = (q % 2) * 4;
             uint bk = q / Q, bq = q % Q;
             pa[r] = load_a(abase, row0 + arow, akq);
             pb[r] = load_b(bbase, bk, col0 + bq * 4);
-            for (uint j = 0; j < 4; j++) As[(akq + j) * Q + arow / 4][arow % 4] = pa[r][j];
+            [[unroll]] for (uint j = 0; j < 4; j++) As[(akq + j) * Q + arow / 4][arow % 4] = pa[r][j];
             Bs[bk * Q + bq] = pb[r];
         }
         barrier();
 
         vec4 acc[16];
-        for (uint i = 0; i < 16; i++) acc[i] = vec4(0.0);
+        [[unroll]] for (uint i = 0; i < 16; i++) acc[i] = vec4(0.0);
 
         for (uint s = 0; s < slices; s++) {
             uint cur = (s % 2) * BK * Q, nxt = ((s + 1) % 2) * BK * Q;
             bool more = s + 1 < slices;
             if (more) {
                 uint kk0 = (s + 1) * BK;
-                for (uint r = 0; r < LOADS; r++) {
+                [[unroll]] for (uint r = 0; r < LOADS; r++) {
                     uint q = tid + r * NT;
                     pa[r] = load_a(abase, row0 + q / 2, kk0 + (q % 2) * 4);
                     pb[r] = load_b(bbase, kk0 + q / Q, col0 + (q % Q) * 4);
                 }
             }
-            for (uint kk = 0; kk < BK; kk++) {
+            [[unroll]] for (uint kk = 0; kk < BK; kk++) {
                 vec4 a0 = As[cur + kk * Q + ty], a1 = As[cur + kk * Q + TX + ty];
                 vec4 b0 = Bs[cur + kk * Q + tx], b1 = Bs[cur + kk * Q + TX + tx];
-                for (uint i = 0; i < 4; i++) {
+                [[unroll]] for (uint i = 0; i < 4; i++) {
                     acc[i * 2] += a0[i] * b0;
                     acc[i * 2 + 1] += a0[i] * b1;
                     acc[8 + i * 2] += a1[i] * b0;
@@ -100,10 +101,10 @@ void main()
                 }
             }
             if (more) {
-                for (uint r = 0; r < LOADS; r++) {
+                [[unroll]] for (uint r = 0; r < LOADS; r++) {
                     uint q = tid + r * NT;
                     uint arow = q / 2, akq = (q % 2) * 4;
-                    for (uint j = 0; j < 4; j++) As[nxt + (akq + j) * Q + arow / 4][arow % 4] = pa[r][j];
+                    [[unroll]] for (uint j = 0; j < 4; j++) As[nxt + (akq + j) * Q + arow / 4][arow % 4] = pa[r][j];
                     Bs[nxt + (q / Q) * Q + q % Q] = pb[r];
                 }
             }
@@ -111,17 +112,16 @@ void main()
         }
 
         uint obase = batch * p.m * p.n;
-        for (uint i = 0; i < 8; i++) {
+        [[unroll]] for (uint i = 0; i < 8; i++) {
             uint row = row0 + (i < 4 ? ty * 4 + i : BM / 2 + ty * 4 + (i - 4));
-            if (row >= p.m) continue;
-            for (uint h = 0; h < 2; h++) {
+            [[unroll]] for (uint h = 0; h < 2; h++) {
                 uint col = col0 + h * (BM / 2) + tx * 4;
                 vec4 v = acc[(i % 4) * 2 + h + (i < 4 ? 0 : 8)];
                 uint at = obase + row * p.n + col;
-                if (ALIGNED == 1 && col + 3 < p.n) {
+                if (row < p.m && ALIGNED == 1 && col + 3 < p.n) {
                     Float4s(p.o).v[at / 4] = v;
-                } else {
-                    for (uint j = 0; j < 4; j++)
+                } else if (row < p.m) {
+                    [[unroll]] for (uint j = 0; j < 4; j++)
                         if (col + j < p.n) p.o.v[at + j] = v[j];
                 }
             }

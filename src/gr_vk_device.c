@@ -108,13 +108,14 @@ static int compute_family(gr_vk_instance_state *inst, VkPhysicalDevice pd)
 
 static void device_destroy(gr_vk_device *d)
 {
-    if (d->device) {
+    /* The last entry point loaded: the table is complete. */
+    if (d->device && d->fn.vkCmdFillBuffer) {
         d->fn.vkDeviceWaitIdle(d->device);
         gr_vk_stream_destroy(d);
         gr_vk_pipelines_destroy(d);
         gr_vk_memory_destroy(d);
-        d->fn.vkDestroyDevice(d->device, NULL);
     }
+    if (d->device && d->fn.vkDestroyDevice) d->fn.vkDestroyDevice(d->device, NULL);
     free(d);
 }
 
