@@ -8,7 +8,6 @@ layout(local_size_x_id = 0) in;
 
 layout(buffer_reference, std430, buffer_reference_align = 4) buffer Floats { float v[]; };
 layout(buffer_reference, std430, buffer_reference_align = 16) buffer Float4s { vec4 v[]; };
-layout(buffer_reference, std430, buffer_reference_align = 8) buffer Float2s { vec2 v[]; };
 layout(buffer_reference, std430, buffer_reference_align = 4) buffer Ints { int v[]; };
 
 // Threads in the whole grid, for grid-stride loops.
