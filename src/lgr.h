@@ -41,6 +41,7 @@ gr_device *lgr_check_device(lua_State *L, int idx);
 void lgr_tensor_open(lua_State *L);
 void lgr_tensor_ops_open(lua_State *L);   /* the op methods and functions of grilly.Tensor */
 void lgr_file_open(lua_State *L);      /* grilly.save, grilly.load */
+void lgr_vulkan_open(lua_State *L);
 
 int luaopen_grilly_core(lua_State *L);
 
