@@ -131,7 +131,7 @@ update_element(int64_t k, int j, float *restrict p, const float *restrict g, flo
     float vh = vk;
     if (amsgrad) {
         float old = vmax[k];
-        vh = old > vk ? old : vk;
+        vh = vk > old ? vk : old;   /* a NaN v leaves vmax as it was */
         vmax[k] = vh;
     }
     float den = sqrtf(vh * u.inv_bc2) + u.eps;
