@@ -92,6 +92,45 @@ local function run_pair(class, options, seed, device, seen)
   opt:free()
 end
 
+-- Field writes between steps: each takes effect at the next step and adaptation
+-- continues from there. {step after which to write, field, value}
+local WRITES = {
+  AdamW = { { 3, "lr", 0.02 }, { 3, "amsgrad", true }, { 5, "weight_decay", 0.1 }, { 6, "betas", { 0.8, 0.99 } },
+            { 8, "amsgrad", false }, { 9, "eps", 1e-3 } },
+  HypergradientAdamW = { { 3, "beta_hyper", 0.05 }, { 4, "log_scale", true }, { 5, "beta1", 0.7 },
+                         { 6, "lr_max", 0.06 }, { 8, "bias_correction", "product" }, { 9, "lr", 0.01 } },
+  AutoHypergradientAdamW = { { 3, "track_surprise", true }, { 4, "hyper_lr", 0.05 }, { 5, "amsgrad", true },
+                             { 5, "betas", { 0.85, 0.995 } }, { 6, "adapt_momentum", true },
+                             { 7, "normalizer", "gradient" }, { 8, "lr", 0.03 }, { 9, "accumulator", "sum" },
+                             { 10, "h_clip", false }, { 11, "max_lr_change", 0.5 }, { 12, "warmup_steps", 20 } },
+}
+
+for _, device in ipairs(support.devices()) do
+  describe("optimizers on " .. device .. " follow field writes like the reference", function()
+    for _, class in ipairs(support.CLASSES) do
+      it(class, function()
+        local tensors, arrays, grads = support.problem(99, SHAPES, device)
+        local options = BASE[class]
+        local opt = grilly.optim[class](tensors, options)
+        local r = R.new(class, arrays, options)
+        for k = 1, STEPS do
+          local g = grads(k)
+          opt:step(support.grads_table(tensors, g, device))
+          r:step(g)
+          support.assert_matches_reference(opt, tensors, r, RTOL, ATOL, ("%s, step %d"):format(class, k))
+          for _, w in ipairs(WRITES[class]) do
+            if w[1] == k then
+              opt[w[2]] = w[3]
+              r:set(w[2], w[3])
+              assert.are.same(w[3], opt[w[2]])
+            end
+          end
+        end
+      end)
+    end
+  end)
+end
+
 for _, device in ipairs(support.devices()) do
   describe("optimizers on " .. device .. " match the float64 reference", function()
     for _, class in ipairs(support.CLASSES) do

@@ -84,7 +84,8 @@ static void append_group(lua_State *L, int arg, int out, int *n, int group)
         if (lua_type(L, -2) == LUA_TSTRING)
             luaL_argerror(L, arg, lua_pushfstring(L, "%sper-group option '%s' is not supported (options apply to "
                                                 "the whole optimizer)", where, lua_tostring(L, -2)));
-        luaL_argerror(L, arg, lua_pushfstring(L, "%sunexpected %s key", where, luaL_typename(L, -2)));
+        luaL_argerror(L, arg, lua_pushfstring(L, "%sunexpected %s key (a group is {params = {...}})", where,
+                                              luaL_typename(L, -2)));
     }
     lua_getfield(L, g, "params");
     if (!lua_istable(L, -1) || test_box(L, -1))
