@@ -21,7 +21,7 @@ local x = grilly.zeros(N)
 local opt = grilly.optim.AutoHypergradientAdamW({ x }, { lr = 0.01, lr_max = 0.03, track_surprise = true, warmup_steps = 10 })
 
 print(("%5s %10s %10s %10s %10s %11s %10s"):format("step", "loss", "surprise", "S_bar", "gain",
-                                                   "input x", "lr"))
+                                                   "in. scale", "lr"))
 for step = 1, STEPS do
   local target = step <= JUMP and 4 or -4
   local diff = x - target
