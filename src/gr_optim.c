@@ -297,12 +297,13 @@ gr_status gr_optim_step(gr_optim *opt, gr_tensor *const *grads, int *skipped)
     double dnorm = 0;
     gr_status s = opt->ops->update(opt->items, n2, &uc, opt->dnorm);
     if (s == GR_OK) s = gr_optim_reduce_global(opt->dnorm, n2, 1, &dnorm);
+    /* Past this point the state is written: the new slots stay either way. */
+    memset(opt->created, 0, (size_t)opt->n);
     if (s != GR_OK) return s;
 
     gr_optim_scalar_finish(opt->kind, &opt->o, sums, dnorm, &next);
     append_histories(opt, flags, &next);
     opt->s = next;
-    memset(opt->created, 0, (size_t)opt->n);
     return GR_OK;
 }
 

@@ -4,8 +4,7 @@
  * helpers collect_grads and compute_update_directions. */
 #include "lgr_optim.h"
 
-#include <stddef.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef struct lgr_optim_box {
