@@ -293,9 +293,9 @@ static int m_tostring(lua_State *L)
     }
     const gr_optim_scalars *s = gr_optim_get_scalars(box->opt);
     char lr[32], b1[32];
-    lua_pushfstring(L, "%s(lr=%s, beta1=%s, step=%d, device=%s)", box->cls->metatable,
-                    gr_optim_fmt(s->lr, lr, sizeof lr), gr_optim_fmt(s->beta1, b1, sizeof b1), (int)s->t,
-                    gr_optim_device(box->opt)->name);
+    lua_pushfstring(L, "%s(lr=%s, beta1=%s, step=%f, device=%s)", box->cls->metatable,
+                    gr_optim_fmt(s->lr, lr, sizeof lr), gr_optim_fmt(s->beta1, b1, sizeof b1),
+                    (lua_Number)s->t, gr_optim_device(box->opt)->name);
     return 1;
 }
 
