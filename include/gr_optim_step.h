@@ -69,8 +69,10 @@ typedef struct gr_optim_device_ops {
 } gr_optim_device_ops;
 
 extern const gr_optim_device_ops gr_optim_cpu_ops;
+/* Any device: the CPU passes on host copies of each parameter's buffers. */
+extern const gr_optim_device_ops gr_optim_staged_ops;
 
-/* The passes for a device, or an error naming it. */
+/* The passes for a device: its own where it has them, else the staged ones. */
 gr_status gr_optim_device_ops_get(const gr_device *dev, const gr_optim_device_ops **out);
 
 /* The one global reduction of the optimizers: out[s] = the sum over items

@@ -250,7 +250,7 @@ for _, device in ipairs(support.devices()) do
         assert.error_matches(function() grilly.optim.load(path, { tensors[1], tensors[2] }) end,
           "holds the state of 3 parameters, 2 were given")
         assert.error_matches(function()
-          grilly.optim.load(path, { tensors[1], grilly.zeros(2, 3), tensors[3] })
+          grilly.optim.load(path, { tensors[1], grilly.zeros(2, 3, { device = device }), tensors[3] })
         end, "state of parameter 2: m has shape 3x2, the parameter 2x3")
         os.remove(path)
       end)

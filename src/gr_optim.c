@@ -20,9 +20,8 @@ const char *gr_optim_history_name(gr_optim_history_id h)
 
 gr_status gr_optim_device_ops_get(const gr_device *dev, const gr_optim_device_ops **out)
 {
-    if (dev->kind == GR_DEVICE_CPU) { *out = &gr_optim_cpu_ops; return GR_OK; }
-    return gr_fail(GR_EDEVICE, "the optimizers have no implementation for device %s in this build "
-                   "(move the parameters to the cpu device)", dev->name);
+    *out = dev->kind == GR_DEVICE_CPU ? &gr_optim_cpu_ops : &gr_optim_staged_ops;
+    return GR_OK;
 }
 
 gr_status gr_optim_series_reserve(gr_optim_series *h, int64_t need)

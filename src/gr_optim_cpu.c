@@ -86,7 +86,7 @@ reduce_kernel(int64_t n, const float *restrict g, const float *restrict m,
 
 static void reduce_item(const gr_optim_item *it, const gr_optim_reduce_coeffs *c, double *out)
 {
-    int64_t n = it->p->numel;
+    int64_t n = it->g->numel;
     const float *g = gr_cpu_data(it->g);
     const float *m = c->dprev ? gr_cpu_data(it->m) : NULL;
     const float *vh = c->dprev ? gr_cpu_data(c->amsgrad && it->vmax ? it->vmax : it->v) : NULL;

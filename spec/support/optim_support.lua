@@ -5,10 +5,11 @@ local ref = require "tensor_ref"
 
 local M = {}
 
--- The devices the optimizer specs run on; a device joins the list once it has
--- optimizer passes.
+-- The devices the optimizer specs run on: those of the tensor specs (the CPU,
+-- plus Vulkan where a device exists). Devices without passes of their own run
+-- the staged CPU passes, which must give the CPU's results bit for bit.
 function M.devices()
-  return { "cpu" }
+  return ref.devices()
 end
 
 M.CLASSES = { "AdamW", "HypergradientAdamW", "AutoHypergradientAdamW" }
