@@ -104,6 +104,14 @@ for _, device in ipairs(support.devices()) do
           g:free()
           opt:step { [p[1]] = g }
         end, "bad gradient of parameter 1 (grilly.Tensor expected, got a freed grilly.Tensor)", true)
+        for _, other in ipairs(support.devices()) do
+          local here = t { 0 }.device
+          local g = grilly.ones(3, { device = other })
+          if g.device ~= here then
+            unchanged(function(opt, p) opt:step { [p[1]] = g } end,
+              ("AutoHypergradientAdamW: gradient of parameter 1: device mismatch: %s vs %s"):format(g.device, here), true)
+          end
+        end
       end)
 
       it("a closure that raises: its error propagates", function()
