@@ -1,6 +1,10 @@
 -- Linear regression fitted by plain gradient descent written in Lua on grilly
 -- tensors: y = X w + b with noise; prints the loss as it falls and the fit.
--- Run: make demo   (or: luajit examples/00_linear_regression.lua with grilly installed)
+-- Run from the project root after `make`:  luajit examples/00_linear_regression.lua
+local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+package.path = here .. "/../lua/?.lua;" .. here .. "/../lua/?/init.lua;" .. package.path
+package.cpath = here .. "/../build/?.so;" .. package.cpath
+
 local grilly = require "grilly"
 
 local n, steps, lr = 512, 200, 0.1
