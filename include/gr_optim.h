@@ -92,6 +92,13 @@ typedef struct gr_optim_scalars {
     double G_lr, G_beta, prev_norm, var_ema, S, Sbar, gain;
 } gr_optim_scalars;
 
+/* The scalar state by name, for state records and files: the i-th name
+ * (NULL past the end), and whether it is a count (t, skipped_steps). */
+const char *gr_optim_scalar_name(int i, int *is_count);
+double gr_optim_scalar_get(const gr_optim_scalars *s, int i);
+/* Fails, naming the field, for a count that is not an integer in [0, 2^53). */
+gr_status gr_optim_scalar_set(gr_optim_scalars *s, int i, double x);
+
 /* Per-parameter state slots. */
 typedef enum gr_optim_slot { GR_SLOT_M, GR_SLOT_V, GR_SLOT_VMAX, GR_SLOT_EMA_G, GR_OPTIM_NSLOTS } gr_optim_slot;
 const char *gr_optim_slot_name(gr_optim_slot slot);   /* "m", "v", "vmax", "ema_g" */
@@ -155,5 +162,14 @@ typedef struct gr_optim_state {
  * scalar ranges) and only then replaces opt's whole state with copies on
  * the parameters' device. A failure changes nothing. */
 gr_status gr_optim_load_state(gr_optim *opt, const gr_optim_state *st);
+
+/* Writes the complete state of opt (class, options, scalars, histories and
+ * the per-parameter tensors) to a grilly file at path, atomically. */
+gr_status gr_optim_save(const gr_optim *opt, const char *path);
+
+/* A new optimizer of the class saved at path, over params, with the saved
+ * state; fails naming the file when it is not an optimizer file, holds
+ * another number or shape of parameters, or is damaged. */
+gr_status gr_optim_load(const char *path, gr_tensor *const *params, int n, gr_optim **out);
 
 #endif

@@ -58,10 +58,13 @@ typedef struct gr_optim_update_coeffs {
  * once (a device may run them as one multi-tensor dispatch) and write one
  * partial per item, which the orchestration finishes in double. */
 typedef struct gr_optim_device_ops {
-    /* Items all have a gradient; partials[i*GR_OPTIM_NSUMS + s]. */
+    /* Items all have a gradient; reads g, m and v (or vmax) where c->dprev,
+     * ema where c->surprise (and writes it where c->ema_write); fills
+     * partials[i*GR_OPTIM_NSUMS + s]. */
     gr_status (*reduce)(const gr_optim_item *items, int n, const gr_optim_reduce_coeffs *c,
                         double *partials);
-    /* Items with a gradient are updated; dnorm[i] gets Σd² where c->dnorm. */
+    /* Items with a gradient get p, m, v (vmax, ema) updated; dnorm[i] gets the
+     * Σd² of item i's new direction where c->dnorm (0 otherwise). */
     gr_status (*update)(const gr_optim_item *items, int n, const gr_optim_update_coeffs *c,
                         double *dnorm);
     /* out = the item's d_prev under c (m and v present). */
@@ -69,8 +72,10 @@ typedef struct gr_optim_device_ops {
 } gr_optim_device_ops;
 
 extern const gr_optim_device_ops gr_optim_cpu_ops;
+/* Any device: the CPU passes on host copies of each parameter's buffers. */
+extern const gr_optim_device_ops gr_optim_staged_ops;
 
-/* The passes for a device, or an error naming it. */
+/* The passes for a device: its own where it has them, else the staged ones. */
 gr_status gr_optim_device_ops_get(const gr_device *dev, const gr_optim_device_ops **out);
 
 /* The one global reduction of the optimizers: out[s] = the sum over items

@@ -20,9 +20,8 @@ const char *gr_optim_history_name(gr_optim_history_id h)
 
 gr_status gr_optim_device_ops_get(const gr_device *dev, const gr_optim_device_ops **out)
 {
-    if (dev->kind == GR_DEVICE_CPU) { *out = &gr_optim_cpu_ops; return GR_OK; }
-    return gr_fail(GR_EDEVICE, "the optimizers have no implementation for device %s in this build "
-                   "(move the parameters to the cpu device)", dev->name);
+    *out = dev->kind == GR_DEVICE_CPU ? &gr_optim_cpu_ops : &gr_optim_staged_ops;
+    return GR_OK;
 }
 
 gr_status gr_optim_series_reserve(gr_optim_series *h, int64_t need)
@@ -202,19 +201,20 @@ static gr_optim_item item_of(const gr_optim *opt, int i, const gr_tensor *g, int
 
 static gr_status check_grads(const gr_optim *opt, gr_tensor *const *grads)
 {
+    const char *cls = gr_optim_kind_name(opt->kind);
     for (int i = 0; i < opt->n; i++) {
         const gr_tensor *g = grads[i], *p = opt->params[i].p;
         if (!g) continue;
         if (!gr_shape_equal(g, p)) {
             char a[96], b[96];
-            return gr_fail(GR_ESHAPE, "gradient of parameter %d: shape mismatch: %s vs %s", i + 1,
+            return gr_fail(GR_ESHAPE, "%s: gradient of parameter %d: shape mismatch: %s vs %s", cls, i + 1,
                            gr_shape_str(g->ndim, g->shape, a, sizeof a), gr_shape_str(p->ndim, p->shape, b, sizeof b));
         }
         if (g->storage->device != opt->device)
-            return gr_fail(GR_EDEVICE, "gradient of parameter %d: device mismatch: %s vs %s", i + 1,
+            return gr_fail(GR_EDEVICE, "%s: gradient of parameter %d: device mismatch: %s vs %s", cls, i + 1,
                            g->storage->device->name, opt->device->name);
         if (overlaps(g, p))
-            return gr_fail(GR_EINVAL, "gradient of parameter %d shares memory with the parameter", i + 1);
+            return gr_fail(GR_EINVAL, "%s: gradient of parameter %d shares memory with the parameter", cls, i + 1);
     }
     return GR_OK;
 }
@@ -233,12 +233,13 @@ static gr_status nonfinite_error(const gr_optim *opt, int nitems)
         if (count > 0) {
             int i = 0;
             while (opt->params[i].p != opt->items[j].p) i++;
-            return gr_fail(GR_ENONFINITE, "non-finite gradient of parameter %d (%.0f of %lld elements); "
-                           "nothing was changed (nonfinite = \"error\")", i + 1, count,
+            return gr_fail(GR_ENONFINITE, "%s: non-finite gradient of parameter %d (%.0f of %lld elements); "
+                           "nothing was changed (nonfinite = \"error\")", gr_optim_kind_name(opt->kind), i + 1, count,
                            (long long)opt->items[j].p->numel);
         }
     }
-    return gr_fail(GR_ENONFINITE, "non-finite gradient; nothing was changed (nonfinite = \"error\")");
+    return gr_fail(GR_ENONFINITE, "%s: non-finite gradient; nothing was changed (nonfinite = \"error\")",
+                   gr_optim_kind_name(opt->kind));
 }
 
 static void append_histories(gr_optim *opt, unsigned flags, const gr_optim_scalars *s)
@@ -295,12 +296,13 @@ gr_status gr_optim_step(gr_optim *opt, gr_tensor *const *grads, int *skipped)
     double dnorm = 0;
     gr_status s = opt->ops->update(opt->items, n2, &uc, opt->dnorm);
     if (s == GR_OK) s = gr_optim_reduce_global(opt->dnorm, n2, 1, &dnorm);
+    /* Past this point the state is written: the new slots stay either way. */
+    memset(opt->created, 0, (size_t)opt->n);
     if (s != GR_OK) return s;
 
     gr_optim_scalar_finish(opt->kind, &opt->o, sums, dnorm, &next);
     append_histories(opt, flags, &next);
     opt->s = next;
-    memset(opt->created, 0, (size_t)opt->n);
     return GR_OK;
 }
 

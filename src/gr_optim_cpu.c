@@ -2,9 +2,11 @@
  * Pass 1 (reduce) reads g (and m, v, ema_g as needed) and produces the
  * per-parameter sums; pass 2 (update) writes p, m, v, vmax (and ema_g) and
  * sums d² of the new direction. d_prev and m_prev come from m and v, so
- * there are no extra buffers. Sums run in LANES independent double
- * accumulators, which lets the compiler vectorise the loops without
- * reassociating (and keeps the summation order fixed, hence reproducible). */
+ * there are no extra buffers.
+ * Each pass walks BLOCK elements at a time: an element-wise loop (which the
+ * compiler vectorises) writes the per-element terms in double into small
+ * buffers, and lanes_add folds them into LANES running double sums. The
+ * summation order is fixed, so results are reproducible run to run. */
 #include "gr_optim_step.h"
 #include "gr_cpu.h"
 
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #define LANES 8
+#define BLOCK 256   /* a multiple of LANES */
 
 enum { EMA_NONE, EMA_FRESH, EMA_OLD };
 
@@ -21,32 +24,22 @@ static inline float direction(float m, float vh, float inv_bc1, float inv_bc2, f
     return m * inv_bc1 / (sqrtf(vh * inv_bc2) + eps);
 }
 
-/* ---- pass 1 ------------------------------------------------------------- */
-
-typedef struct reduce_acc {
-    double gd[LANES], gm[LANES], gg[LANES], ee[LANES], nf[LANES];
-} reduce_acc;
-
-static inline __attribute__((always_inline)) void
-reduce_element(int64_t k, int j, const float *restrict g, const float *restrict m,
-               const float *restrict vh, float *restrict ema, float inv_bc1, float inv_bc2,
-               float eps, float gamma, float omg, const int dprev, const int ema_mode,
-               const int ema_write, reduce_acc *restrict a)
+/* acc[l] += the terms x[l], x[l + LANES], ...; x[len..BLOCK) is cleared first. */
+static inline void lanes_add(double *restrict acc, double *restrict x, int64_t len)
 {
-    float gk = g[k];
-    double gd = gk;
-    if (dprev) {
-        a->gd[j] += gd * direction(m[k], vh[k], inv_bc1, inv_bc2, eps);
-        a->gm[j] += gd * m[k];
-    }
-    a->gg[j] += gd * gd;
-    a->nf[j] += (gk - gk != 0.0f);   /* gk - gk is 0 when gk is finite, NaN otherwise */
-    if (ema_mode != EMA_NONE) {
-        double e = ema_mode == EMA_FRESH ? gd : gd - ema[k];
-        a->ee[j] += e * e;
-        if (ema_write) ema[k] = ema_mode == EMA_FRESH ? gk : gamma * ema[k] + omg * gk;
-    }
+    for (int64_t j = len; j < BLOCK; j++) x[j] = 0;
+    for (int j = 0; j < BLOCK; j += LANES)
+        for (int l = 0; l < LANES; l++) acc[l] += x[j + l];
 }
+
+static double lanes_total(const double *acc)
+{
+    double sum = 0;
+    for (int l = 0; l < LANES; l++) sum += acc[l];
+    return sum;
+}
+
+/* ---- pass 1 ------------------------------------------------------------- */
 
 static inline __attribute__((always_inline)) void
 reduce_kernel(int64_t n, const float *restrict g, const float *restrict m,
@@ -55,23 +48,36 @@ reduce_kernel(int64_t n, const float *restrict g, const float *restrict m,
 {
     const float inv_bc1 = c->inv_bc1, inv_bc2 = c->inv_bc2, eps = c->eps;
     const float gamma = c->gamma, omg = c->one_minus_gamma;
-    reduce_acc a;
-    memset(&a, 0, sizeof a);
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++)
-            reduce_element(i + j, j, g, m, vh, ema, inv_bc1, inv_bc2, eps, gamma, omg,
-                           dprev, ema_mode, ema_write, &a);
-    for (; i < n; i++)
-        reduce_element(i, 0, g, m, vh, ema, inv_bc1, inv_bc2, eps, gamma, omg,
-                       dprev, ema_mode, ema_write, &a);
-    for (int j = 0; j < LANES; j++) {
-        out[GR_SUM_G_DPREV] += a.gd[j];
-        out[GR_SUM_G_MPREV] += a.gm[j];
-        out[GR_SUM_G_SQ] += a.gg[j];
-        out[GR_SUM_E_SQ] += a.ee[j];
-        out[GR_SUM_NONFINITE] += a.nf[j];
+    double acc[GR_OPTIM_NSUMS][LANES];
+    double gd[BLOCK], gm[BLOCK], gg[BLOCK], ee[BLOCK], nf[BLOCK];
+    memset(acc, 0, sizeof acc);
+    for (int64_t i0 = 0; i0 < n; i0 += BLOCK) {
+        int64_t len = n - i0 < BLOCK ? n - i0 : BLOCK;
+        const float *restrict gb = g + i0;
+        for (int64_t j = 0; j < len; j++) {
+            float gk = gb[j];
+            double x = gk;
+            if (dprev) {
+                gd[j] = x * direction(m[i0 + j], vh[i0 + j], inv_bc1, inv_bc2, eps);
+                gm[j] = x * m[i0 + j];
+            }
+            gg[j] = x * x;
+            nf[j] = gk - gk != 0.0f;   /* gk - gk is 0 when gk is finite, NaN otherwise */
+            if (ema_mode != EMA_NONE) {
+                double e = ema_mode == EMA_FRESH ? x : x - ema[i0 + j];
+                ee[j] = e * e;
+                if (ema_write) ema[i0 + j] = ema_mode == EMA_FRESH ? gk : gamma * ema[i0 + j] + omg * gk;
+            }
+        }
+        if (dprev) {
+            lanes_add(acc[GR_SUM_G_DPREV], gd, len);
+            lanes_add(acc[GR_SUM_G_MPREV], gm, len);
+        }
+        lanes_add(acc[GR_SUM_G_SQ], gg, len);
+        lanes_add(acc[GR_SUM_NONFINITE], nf, len);
+        if (ema_mode != EMA_NONE) lanes_add(acc[GR_SUM_E_SQ], ee, len);
     }
+    for (int s = 0; s < GR_OPTIM_NSUMS; s++) out[s] = lanes_total(acc[s]);
 }
 
 /* One instance per flag combination, so that each loop compiles branch-free. */
@@ -80,7 +86,7 @@ reduce_kernel(int64_t n, const float *restrict g, const float *restrict m,
 
 static void reduce_item(const gr_optim_item *it, const gr_optim_reduce_coeffs *c, double *out)
 {
-    int64_t n = it->p->numel;
+    int64_t n = it->g->numel;
     const float *g = gr_cpu_data(it->g);
     const float *m = c->dprev ? gr_cpu_data(it->m) : NULL;
     const float *vh = c->dprev ? gr_cpu_data(c->amsgrad && it->vmax ? it->vmax : it->v) : NULL;
@@ -104,11 +110,7 @@ static void reduce_item(const gr_optim_item *it, const gr_optim_reduce_coeffs *c
 static gr_status cpu_reduce(const gr_optim_item *items, int n, const gr_optim_reduce_coeffs *c,
                             double *partials)
 {
-    for (int i = 0; i < n; i++) {
-        double *out = partials + (size_t)i * GR_OPTIM_NSUMS;
-        for (int s = 0; s < GR_OPTIM_NSUMS; s++) out[s] = 0;
-        reduce_item(&items[i], c, out);
-    }
+    for (int i = 0; i < n; i++) reduce_item(&items[i], c, partials + (size_t)i * GR_OPTIM_NSUMS);
     return GR_OK;
 }
 
@@ -119,64 +121,54 @@ typedef struct update_coeffs {
 } update_coeffs;
 
 static inline __attribute__((always_inline)) void
-update_element(int64_t k, int j, float *restrict p, const float *restrict g, float *restrict m,
-               float *restrict v, float *restrict vmax, float *restrict ema, update_coeffs u,
-               const int amsgrad, const int dnorm, const int ema_mode, double *restrict acc)
-{
-    float gk = g[k];
-    float mk = u.b1 * m[k] + u.omb1 * gk;
-    float vk = u.b2 * v[k] + u.omb2 * gk * gk;
-    m[k] = mk;
-    v[k] = vk;
-    float vh = vk;
-    if (amsgrad) {
-        float old = vmax[k];
-        vh = old > vk ? old : vk;
-        vmax[k] = vh;
-    }
-    float den = sqrtf(vh * u.inv_bc2) + u.eps;
-    p[k] = p[k] * u.decay - u.step * mk / den;
-    if (dnorm) {
-        float d = mk * u.inv_bc1 / den;
-        acc[j] += (double)d * d;
-    }
-    if (ema_mode == EMA_FRESH) ema[k] = gk;
-    else if (ema_mode == EMA_OLD) ema[k] = u.gamma * ema[k] + u.omg * gk;
-}
-
-static inline __attribute__((always_inline)) void
 update_kernel(int64_t n, float *restrict p, const float *restrict g, float *restrict m,
               float *restrict v, float *restrict vmax, float *restrict ema, update_coeffs u,
               const int amsgrad, const int dnorm, const int ema_mode, double *out)
 {
-    double acc[LANES] = {0};
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++)
-            update_element(i + j, j, p, g, m, v, vmax, ema, u, amsgrad, dnorm, ema_mode, acc);
-    for (; i < n; i++)
-        update_element(i, 0, p, g, m, v, vmax, ema, u, amsgrad, dnorm, ema_mode, acc);
-    for (int j = 0; j < LANES; j++) *out += acc[j];
+    double acc[LANES] = {0}, d2[BLOCK];
+    for (int64_t i0 = 0; i0 < n; i0 += BLOCK) {
+        int64_t len = n - i0 < BLOCK ? n - i0 : BLOCK;
+        for (int64_t j = 0; j < len; j++) {
+            int64_t k = i0 + j;
+            float gk = g[k];
+            float mk = u.b1 * m[k] + u.omb1 * gk;
+            float vk = u.b2 * v[k] + u.omb2 * gk * gk;
+            m[k] = mk;
+            v[k] = vk;
+            float vh = vk;
+            if (amsgrad) {
+                float old = vmax[k];
+                vh = vk > old ? vk : old;   /* a NaN v leaves vmax as it was */
+                vmax[k] = vh;
+            }
+            float den = sqrtf(vh * u.inv_bc2) + u.eps;
+            p[k] = p[k] * u.decay - u.step * mk / den;
+            if (dnorm) {
+                float d = mk * u.inv_bc1 / den;
+                d2[j] = (double)d * d;
+            }
+            if (ema_mode == EMA_FRESH) ema[k] = gk;
+            else if (ema_mode == EMA_OLD) ema[k] = u.gamma * ema[k] + u.omg * gk;
+        }
+        if (dnorm) lanes_add(acc, d2, len);
+    }
+    *out = lanes_total(acc);
 }
 
 /* d² of the unchanged direction of a parameter without a gradient. */
-static inline __attribute__((always_inline)) double
-dnorm_kernel(int64_t n, const float *restrict m, const float *restrict vh, float inv_bc1,
-             float inv_bc2, float eps)
+static double dnorm_kernel(int64_t n, const float *restrict m, const float *restrict vh, float inv_bc1,
+                           float inv_bc2, float eps)
 {
-    double acc[LANES] = {0}, sum = 0;
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            float d = direction(m[i + j], vh[i + j], inv_bc1, inv_bc2, eps);
-            acc[j] += (double)d * d;
+    double acc[LANES] = {0}, d2[BLOCK];
+    for (int64_t i0 = 0; i0 < n; i0 += BLOCK) {
+        int64_t len = n - i0 < BLOCK ? n - i0 : BLOCK;
+        for (int64_t j = 0; j < len; j++) {
+            float d = direction(m[i0 + j], vh[i0 + j], inv_bc1, inv_bc2, eps);
+            d2[j] = (double)d * d;
         }
-    for (; i < n; i++) {
-        float d = direction(m[i], vh[i], inv_bc1, inv_bc2, eps);
-        acc[0] += (double)d * d;
+        lanes_add(acc, d2, len);
     }
-    for (int j = 0; j < LANES; j++) sum += acc[j];
-    return sum;
+    return lanes_total(acc);
 }
 
 #define UPDATE_CASE(am, dn, em) \

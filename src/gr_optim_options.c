@@ -278,28 +278,20 @@ static gr_status unknown(gr_optim_kind kind, const char *name)
                    gr_optim_kind_name(owner));
 }
 
-/* The rules between options. The message blames the lower bound unless the
- * caller set only the upper one. */
-static gr_status check_pairs(gr_optim_kind kind, const gr_optim_options *o, int max_side_set_alone,
-                             int beta_max_set_alone)
+/* One rule between options: lo <= hi. The message blames the lower bound
+ * unless the caller set only the upper one. */
+static gr_status check_order(gr_optim_kind kind, const char *lo_name, double lo, const char *hi_name, double hi,
+                             int hi_set_alone)
 {
     char a[32], b[32];
-    const char *cls = gr_optim_kind_name(kind);
-    if ((CLASS(kind) & HYPER) && o->lr_min > o->lr_max) {
-        gr_optim_fmt(o->lr_min, a, sizeof a);
-        gr_optim_fmt(o->lr_max, b, sizeof b);
-        if (max_side_set_alone)
-            return gr_fail(GR_EINVAL, "%s: option 'lr_max' must be >= lr_min (got %s < %s)", cls, b, a);
-        return gr_fail(GR_EINVAL, "%s: option 'lr_min' must be <= lr_max (got %s > %s)", cls, a, b);
-    }
-    if ((CLASS(kind) & AUTO) && o->beta_min > o->beta_max) {
-        gr_optim_fmt(o->beta_min, a, sizeof a);
-        gr_optim_fmt(o->beta_max, b, sizeof b);
-        if (beta_max_set_alone)
-            return gr_fail(GR_EINVAL, "%s: option 'beta_max' must be >= beta_min (got %s < %s)", cls, b, a);
-        return gr_fail(GR_EINVAL, "%s: option 'beta_min' must be <= beta_max (got %s > %s)", cls, a, b);
-    }
-    return GR_OK;
+    if (lo <= hi) return GR_OK;
+    gr_optim_fmt(lo, a, sizeof a);
+    gr_optim_fmt(hi, b, sizeof b);
+    if (hi_set_alone)
+        return gr_fail(GR_EINVAL, "%s: option '%s' must be >= %s (got %s < %s)", gr_optim_kind_name(kind),
+                       hi_name, lo_name, b, a);
+    return gr_fail(GR_EINVAL, "%s: option '%s' must be <= %s (got %s > %s)", gr_optim_kind_name(kind),
+                   lo_name, hi_name, a, b);
 }
 
 gr_status gr_optim_options_apply(gr_optim_kind kind, gr_optim_options *o,
@@ -320,7 +312,11 @@ gr_status gr_optim_options_apply(gr_optim_kind kind, gr_optim_options *o,
             seen_beta_max |= strcmp(d->name, "beta_max") == 0;
         }
     }
-    GR_TRY(check_pairs(kind, &next, seen_lr_max && !seen_lr_min, seen_beta_max && !seen_beta_min));
+    if (CLASS(kind) & HYPER)
+        GR_TRY(check_order(kind, "lr_min", next.lr_min, "lr_max", next.lr_max, seen_lr_max && !seen_lr_min));
+    if (CLASS(kind) & AUTO)
+        GR_TRY(check_order(kind, "beta_min", next.beta_min, "beta_max", next.beta_max,
+                           seen_beta_max && !seen_beta_min));
     *o = next;
     return GR_OK;
 }

@@ -2,8 +2,52 @@
  * copied before anything of the optimizer changes. */
 #include "gr_optim_impl.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+typedef struct scalar_field {
+    const char *name;
+    size_t offset;
+    int is_count;   /* an int64_t, else a double */
+} scalar_field;
+
+#define SCALAR(name, is_count) {#name, offsetof(gr_optim_scalars, name), is_count}
+
+static const scalar_field scalar_fields[] = {
+    SCALAR(t, 1), SCALAR(skipped_steps, 1),
+    SCALAR(lr, 0), SCALAR(beta1, 0), SCALAR(beta2, 0), SCALAR(prev_beta1, 0), SCALAR(prev_beta2, 0),
+    SCALAR(P, 0), SCALAR(G_lr, 0), SCALAR(G_beta, 0), SCALAR(prev_norm, 0), SCALAR(var_ema, 0),
+    SCALAR(S, 0), SCALAR(Sbar, 0), SCALAR(gain, 0),
+};
+
+#define NSCALARS ((int)(sizeof scalar_fields / sizeof scalar_fields[0]))
+
+const char *gr_optim_scalar_name(int i, int *is_count)
+{
+    if (i < 0 || i >= NSCALARS) return NULL;
+    if (is_count) *is_count = scalar_fields[i].is_count;
+    return scalar_fields[i].name;
+}
+
+double gr_optim_scalar_get(const gr_optim_scalars *s, int i)
+{
+    const char *at = (const char *)s + scalar_fields[i].offset;
+    return scalar_fields[i].is_count ? (double)*(const int64_t *)at : *(const double *)at;
+}
+
+gr_status gr_optim_scalar_set(gr_optim_scalars *s, int i, double x)
+{
+    char *at = (char *)s + scalar_fields[i].offset;
+    if (!scalar_fields[i].is_count) {
+        *(double *)at = x;
+        return GR_OK;
+    }
+    if (!(x >= 0 && x < 9.007199254740992e15 && x == (double)(int64_t)x))
+        return gr_fail(GR_EINVAL, "'%s' must be an integer >= 0", scalar_fields[i].name);
+    *(int64_t *)at = (int64_t)x;
+    return GR_OK;
+}
 
 static gr_status check_slots(const gr_optim *opt, const gr_optim_state *st)
 {
@@ -38,8 +82,6 @@ static gr_status check_state(const gr_optim *opt, const gr_optim_state *st)
     if (st->nparams != opt->n)
         return gr_fail(GR_EINVAL, "%s: state holds %d parameter%s, the optimizer has %d", cls, st->nparams,
                        st->nparams == 1 ? "" : "s", opt->n);
-    if (st->scalars.t < 0 || st->scalars.skipped_steps < 0)
-        return gr_fail(GR_EINVAL, "%s: state has a negative step count", cls);
     if (st->history_len[GR_HIST_LR] < 1 || st->history_len[GR_HIST_BETA1] < 1)
         return gr_fail(GR_EINVAL, "%s: state has an empty lr_history or beta1_history", cls);
     if (st->history_len[GR_HIST_SURPRISE] != st->history_len[GR_HIST_S_BAR])

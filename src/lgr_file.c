@@ -11,8 +11,7 @@
 
 #define MAX_INT_KEY 9007199254740992.0   /* 2^53: integer keys above it lose precision */
 
-/* Raises "fname: message" when a file operation failed. */
-static void check_file(lua_State *L, gr_status s, const char *fname)
+void lgr_check_file(lua_State *L, gr_status s, const char *fname)
 {
     if (s == GR_OK) return;
     char msg[512];
@@ -20,8 +19,7 @@ static void check_file(lua_State *L, gr_status s, const char *fname)
     lgr_check(L, gr_fail(s, "%s: %s", fname, msg));
 }
 
-/* The path argument at idx; a NUL inside would silently shorten it. */
-static const char *check_path(lua_State *L, int idx)
+const char *lgr_check_path(lua_State *L, int idx)
 {
     size_t len;
     const char *path = luaL_checklstring(L, idx, &len);
@@ -198,7 +196,7 @@ static void collect(lua_State *L, save_walk *sw, int idx)
 
 static int l_save(lua_State *L)
 {
-    const char *path = check_path(L, 1);
+    const char *path = lgr_check_path(L, 1);
     if (!lua_istable(L, 2) && !lgr_testudata(L, 2, LGR_TENSOR_MT))
         luaL_argerror(L, 2, lua_pushfstring(L, "grilly.Tensor or table of tensors expected, got %s", luaL_typename(L, 2)));
     if (!lua_istable(L, 2)) lgr_check_tensor(L, 2);
@@ -217,7 +215,7 @@ static int l_save(lua_State *L)
     collect(L, sw, 2);
 
     gr_file_writer *w;
-    check_file(L, gr_file_writer_open(path, &w), "grilly.save");
+    lgr_check_file(L, gr_file_writer_open(path, &w), "grilly.save");
     for (int i = 0; i < sw->pairs; i++) {
         lua_rawgeti(L, sw->list, 2 * i + 1);
         lua_rawgeti(L, sw->list, 2 * i + 2);
@@ -225,10 +223,10 @@ static int l_save(lua_State *L)
         lua_pop(L, 2);
         if (s != GR_OK) {
             gr_file_writer_abort(w);
-            check_file(L, s, "grilly.save");
+            lgr_check_file(L, s, "grilly.save");
         }
     }
-    check_file(L, gr_file_writer_commit(w), "grilly.save");
+    lgr_check_file(L, gr_file_writer_commit(w), "grilly.save");
     return 0;
 }
 
@@ -279,13 +277,13 @@ static void push_array(lua_State *L, load_job *job, const gr_file_record *rec)
     int n = (int)rec->count;
     if (rec->type == GR_FILE_BYTES) {
         char *buf = lua_newuserdata(L, (size_t)n);
-        check_file(L, gr_file_read_string(job->r, rec->name, buf, (size_t)n), "grilly.load");
+        lgr_check_file(L, gr_file_read_string(job->r, rec->name, buf, (size_t)n), "grilly.load");
         lua_pushlstring(L, buf, (size_t)n);
     } else {
         void *buf = lua_newuserdata(L, (size_t)n * 8);
         gr_status s = rec->type == GR_FILE_ARRAY_F64 ? gr_file_read_f64(job->r, rec->name, buf, n)
                                                      : gr_file_read_i64(job->r, rec->name, buf, n);
-        check_file(L, s, "grilly.load");
+        lgr_check_file(L, s, "grilly.load");
         lua_createtable(L, n, 0);
         for (int i = 0; i < n; i++) {
             /* int64 values beyond 2^53 round to the nearest double. */
@@ -300,7 +298,7 @@ static void push_record(lua_State *L, load_job *job, const gr_file_record *rec)
 {
     if (rec->type != GR_FILE_TENSOR_F32) { push_array(L, job, rec); return; }
     gr_tensor *t;
-    check_file(L, gr_file_read_tensor(job->r, rec->name, job->dev, &t), "grilly.load");
+    lgr_check_file(L, gr_file_read_tensor(job->r, rec->name, job->dev, &t), "grilly.load");
     lgr_push_tensor(L, t);
 }
 
@@ -363,10 +361,10 @@ static int build_value(lua_State *L)
 
 static int l_load(lua_State *L)
 {
-    const char *path = check_path(L, 1);
+    const char *path = lgr_check_path(L, 1);
     load_job job = {NULL, lgr_opt_device(L, 2)};
     lua_pushcfunction(L, build_value);    /* before the reader opens: may raise */
-    check_file(L, gr_file_reader_open(path, &job.r), "grilly.load");
+    lgr_check_file(L, gr_file_reader_open(path, &job.r), "grilly.load");
     lua_pushlightuserdata(L, &job);
     int status = lua_pcall(L, 1, 1, 0);
     gr_file_reader_close(job.r);

@@ -4,14 +4,13 @@
  * helpers collect_grads and compute_update_directions. */
 #include "lgr_optim.h"
 
-#include <stddef.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef struct lgr_optim_box {
     gr_optim *opt;               /* NULL once freed */
     const lgr_optim_class *cls;
-    gr_tensor **grads;           /* step's scratch, one slot per parameter */
+    gr_tensor **grads;           /* step's scratch, one slot per parameter (in the environment) */
 } lgr_optim_box;
 
 /* The classes registered so far, to recognise any optimizer userdata. */
@@ -65,16 +64,16 @@ static const char *key_text(lua_State *L, int idx)
 
 /* ---- parameters --------------------------------------------------------- */
 
-static void append_param(lua_State *L, int out, int *n, const char *where, int j)
+static void append_param(lua_State *L, int arg, int out, int *n, const char *where, int j)
 {
     if (!lgr_test_tensor(L, -1)) {
         const char *got = lgr_testudata(L, -1, LGR_TENSOR_MT) ? "a freed grilly.Tensor" : type_of(L, -1);
-        luaL_argerror(L, 1, lua_pushfstring(L, "%sparameter %d must be a grilly.Tensor, got %s", where, j, got));
+        luaL_argerror(L, arg, lua_pushfstring(L, "%sparameter %d must be a grilly.Tensor, got %s", where, j, got));
     }
     lua_rawseti(L, out, ++*n);
 }
 
-static void append_group(lua_State *L, int out, int *n, int group)
+static void append_group(lua_State *L, int arg, int out, int *n, int group)
 {
     int g = lua_gettop(L);
     char where[48];
@@ -82,41 +81,42 @@ static void append_group(lua_State *L, int out, int *n, int group)
     for (lua_pushnil(L); lua_next(L, g); lua_pop(L, 1)) {
         if (lua_type(L, -2) == LUA_TSTRING && strcmp(lua_tostring(L, -2), "params") == 0) continue;
         if (lua_type(L, -2) == LUA_TSTRING)
-            luaL_argerror(L, 1, lua_pushfstring(L, "%sper-group option '%s' is not supported (options apply to "
+            luaL_argerror(L, arg, lua_pushfstring(L, "%sper-group option '%s' is not supported (options apply to "
                                                 "the whole optimizer)", where, lua_tostring(L, -2)));
-        luaL_argerror(L, 1, lua_pushfstring(L, "%sunexpected %s key", where, luaL_typename(L, -2)));
+        luaL_argerror(L, arg, lua_pushfstring(L, "%sunexpected %s key (a group is {params = {...}})", where,
+                                              luaL_typename(L, -2)));
     }
     lua_getfield(L, g, "params");
     if (!lua_istable(L, -1) || test_box(L, -1))
-        luaL_argerror(L, 1, lua_pushfstring(L, "%s'params' must be an array of tensors, got %s", where, type_of(L, -1)));
+        luaL_argerror(L, arg, lua_pushfstring(L, "%s'params' must be an array of tensors, got %s", where, type_of(L, -1)));
     int ps = lua_gettop(L), len = (int)lua_objlen(L, ps);
     for (int j = 1; j <= len; j++) {
         lua_rawgeti(L, ps, j);
-        append_param(L, out, n, where, j);
+        append_param(L, arg, out, n, where, j);
     }
     lua_pop(L, 1);
 }
 
-/* Flattens argument 1 (an array of tensors or of param groups {params = {...}})
+/* Flattens argument arg (an array of tensors or of param groups {params = {...}})
  * into a new array of tensor userdata on top of the stack; returns its length. */
-static int push_param_list(lua_State *L)
+static int push_param_list(lua_State *L, int arg)
 {
-    if (lua_type(L, 1) != LUA_TTABLE)
-        luaL_argerror(L, 1, lua_pushfstring(L, "array of parameter tensors or param groups expected, got %s",
-                                            type_of(L, 1)));
+    if (lua_type(L, arg) != LUA_TTABLE)
+        luaL_argerror(L, arg, lua_pushfstring(L, "array of parameter tensors or param groups expected, got %s",
+                                            type_of(L, arg)));
     lua_newtable(L);
-    int out = lua_gettop(L), n = 0, len = (int)lua_objlen(L, 1), groups = 0;
+    int out = lua_gettop(L), n = 0, len = (int)lua_objlen(L, arg), groups = 0;
     for (int i = 1; i <= len; i++) {
-        lua_rawgeti(L, 1, i);
+        lua_rawgeti(L, arg, i);
         int is_group = lua_type(L, -1) == LUA_TTABLE;
         if (i > 1 && is_group != groups)
-            luaL_argerror(L, 1, "mixes parameter tensors and param groups");
+            luaL_argerror(L, arg, "mixes parameter tensors and param groups");
         groups = is_group;
         if (is_group) {
-            append_group(L, out, &n, i);
+            append_group(L, arg, out, &n, i);
             lua_pop(L, 1);
         } else {
-            append_param(L, out, &n, "", i);
+            append_param(L, arg, out, &n, "", i);
         }
     }
     return n;
@@ -159,6 +159,7 @@ static int push_own_params(lua_State *L, int self)
 static gr_optim_value to_value(lua_State *L, int idx)
 {
     gr_optim_value v = {0};
+    if (idx < 0) idx = lua_gettop(L) + idx + 1;
     v.type_name = type_of(L, idx);
     switch (lua_type(L, idx)) {
     case LUA_TNUMBER: v.type = GR_OPTV_NUMBER; v.num[0] = lua_tonumber(L, idx); break;
@@ -226,28 +227,51 @@ static gr_optim_options read_options(lua_State *L, int idx, gr_optim_kind kind, 
 
 /* ---- construction and lifetime ------------------------------------------ */
 
-int lgr_optim_new(lua_State *L, const lgr_optim_class *cls)
+/* The parameters of the list at `list` as a C array, in scratch userdata
+ * left on the stack. */
+static gr_tensor **param_array(lua_State *L, int list, int n)
 {
-    lua_settop(L, 2);
-    int n = push_param_list(L);
-    int list = lua_gettop(L);
-    gr_optim_options o = read_options(L, 2, cls->kind, 2);
     gr_tensor **ps = lua_newuserdata(L, (size_t)(n ? n : 1) * sizeof *ps);
     for (int i = 0; i < n; i++) {
         lua_rawgeti(L, list, i + 1);
         ps[i] = lgr_test_tensor(L, -1);
         lua_pop(L, 1);
     }
+    return ps;
+}
+
+/* Pushes an empty box whose environment holds the parameter list and the
+ * step's scratch (both collected with it); cls may be NULL until known,
+ * and the metatable is set by adopt(). */
+static lgr_optim_box *push_box(lua_State *L, int list, int n)
+{
     lgr_optim_box *box = lua_newuserdata(L, sizeof *box);
-    *box = (lgr_optim_box){NULL, cls, NULL};
-    luaL_getmetatable(L, cls->metatable);
-    lua_setmetatable(L, -2);
-    lua_createtable(L, 0, 1);
+    *box = (lgr_optim_box){NULL, NULL, NULL};
+    lua_createtable(L, 0, 2);
     lua_pushvalue(L, list);
     lua_setfield(L, -2, "params");
+    box->grads = lua_newuserdata(L, (size_t)(n ? n : 1) * sizeof *box->grads);
+    lua_setfield(L, -2, "scratch");
     lua_setfenv(L, -2);
-    box->grads = calloc((size_t)(n ? n : 1), sizeof *box->grads);
-    if (!box->grads) luaL_error(L, "out of host memory");
+    return box;
+}
+
+static void adopt(lua_State *L, int idx, lgr_optim_box *box, const lgr_optim_class *cls)
+{
+    box->cls = cls;
+    luaL_getmetatable(L, cls->metatable);
+    lua_setmetatable(L, idx);
+}
+
+int lgr_optim_new(lua_State *L, const lgr_optim_class *cls)
+{
+    lua_settop(L, 2);
+    int n = push_param_list(L, 1);
+    int list = lua_gettop(L);
+    gr_optim_options o = read_options(L, 2, cls->kind, 2);
+    gr_tensor **ps = param_array(L, list, n);
+    lgr_optim_box *box = push_box(L, list, n);
+    adopt(L, lua_gettop(L), box, cls);
     lgr_check(L, gr_optim_new(cls->kind, ps, n, &o, &box->opt));
     return 1;
 }
@@ -257,8 +281,6 @@ static int m_free(lua_State *L)
     lgr_optim_box *box = check_box(L, 1);
     gr_optim_free(box->opt);
     box->opt = NULL;
-    free(box->grads);
-    box->grads = NULL;
     return 0;
 }
 
@@ -271,9 +293,9 @@ static int m_tostring(lua_State *L)
     }
     const gr_optim_scalars *s = gr_optim_get_scalars(box->opt);
     char lr[32], b1[32];
-    lua_pushfstring(L, "%s(lr=%s, beta1=%s, step=%d, device=%s)", box->cls->metatable,
-                    gr_optim_fmt(s->lr, lr, sizeof lr), gr_optim_fmt(s->beta1, b1, sizeof b1), (int)s->t,
-                    gr_optim_device(box->opt)->name);
+    lua_pushfstring(L, "%s(lr=%s, beta1=%s, step=%f, device=%s)", box->cls->metatable,
+                    gr_optim_fmt(s->lr, lr, sizeof lr), gr_optim_fmt(s->beta1, b1, sizeof b1),
+                    (lua_Number)s->t, gr_optim_device(box->opt)->name);
     return 1;
 }
 
@@ -448,23 +470,6 @@ static int m_history(lua_State *L)
 
 /* ---- state_dict --------------------------------------------------------- */
 
-typedef struct scalar_field {
-    const char *name;
-    size_t offset;
-    int integer;   /* an int64_t count, else a double */
-} scalar_field;
-
-#define SCALAR(name, integer) {#name, offsetof(gr_optim_scalars, name), integer}
-
-static const scalar_field scalar_fields[] = {
-    SCALAR(t, 1), SCALAR(skipped_steps, 1),
-    SCALAR(lr, 0), SCALAR(beta1, 0), SCALAR(beta2, 0), SCALAR(prev_beta1, 0), SCALAR(prev_beta2, 0),
-    SCALAR(P, 0), SCALAR(G_lr, 0), SCALAR(G_beta, 0), SCALAR(prev_norm, 0), SCALAR(var_ema, 0),
-    SCALAR(S, 0), SCALAR(Sbar, 0), SCALAR(gain, 0),
-};
-
-#define NSCALARS ((int)(sizeof scalar_fields / sizeof scalar_fields[0]))
-
 static int m_state_dict(lua_State *L)
 {
     lgr_optim_box *box = check_box(L, 1);
@@ -488,10 +493,9 @@ static int m_state_dict(lua_State *L)
     lua_setfield(L, sd, "options");
 
     const gr_optim_scalars *s = gr_optim_get_scalars(opt);
-    for (int i = 0; i < NSCALARS; i++) {
-        const char *at = (const char *)s + scalar_fields[i].offset;
-        lua_pushnumber(L, scalar_fields[i].integer ? (lua_Number)*(const int64_t *)at : *(const double *)at);
-        lua_setfield(L, sd, scalar_fields[i].name);
+    for (int i = 0; (name = gr_optim_scalar_name(i, NULL)); i++) {
+        lua_pushnumber(L, gr_optim_scalar_get(s, i));
+        lua_setfield(L, sd, name);
     }
     for (int h = 0; h < GR_OPTIM_NHIST; h++) {
         push_history_array(L, opt, (gr_optim_history_id)h);
@@ -522,8 +526,9 @@ static int is_top_level_key(const char *key)
     static const char *const fixed[] = {"class", "format", "options", "state"};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         if (!strcmp(key, fixed[i])) return 1;
-    for (int i = 0; i < NSCALARS; i++)
-        if (!strcmp(key, scalar_fields[i].name)) return 1;
+    const char *name;
+    for (int i = 0; (name = gr_optim_scalar_name(i, NULL)); i++)
+        if (!strcmp(key, name)) return 1;
     for (int h = 0; h < GR_OPTIM_NHIST; h++) {
         const char *hn = gr_optim_history_name((gr_optim_history_id)h);
         size_t len = strlen(hn);
@@ -540,20 +545,12 @@ static int bad_state(lua_State *L, const char *msg)
 
 static void read_scalars(lua_State *L, int sd, gr_optim_scalars *s)
 {
-    for (int i = 0; i < NSCALARS; i++) {
-        const scalar_field *f = &scalar_fields[i];
-        lua_getfield(L, sd, f->name);
+    const char *name;
+    for (int i = 0; (name = gr_optim_scalar_name(i, NULL)); i++) {
+        lua_getfield(L, sd, name);
         if (lua_type(L, -1) != LUA_TNUMBER)
-            bad_state(L, lua_pushfstring(L, "field '%s' must be a number, got %s", f->name, type_of(L, -1)));
-        double x = lua_tonumber(L, -1);
-        char *at = (char *)s + f->offset;
-        if (f->integer) {
-            if (!(x >= 0 && x == (double)(int64_t)x && x < 9.007199254740992e15))
-                bad_state(L, lua_pushfstring(L, "field '%s' must be an integer >= 0", f->name));
-            *(int64_t *)at = (int64_t)x;
-        } else {
-            *(double *)at = x;
-        }
+            bad_state(L, lua_pushfstring(L, "field '%s' must be a number, got %s", name, type_of(L, -1)));
+        lgr_check_arg(L, gr_optim_scalar_set(s, i, lua_tonumber(L, -1)), 2);
         lua_pop(L, 1);
     }
 }
@@ -657,7 +654,34 @@ static int m_load_state_dict(lua_State *L)
     return 0;
 }
 
+static int m_save(lua_State *L)
+{
+    lgr_optim_box *box = check_box(L, 1);
+    gr_optim *opt = check_live(L, box);
+    lgr_check_file(L, gr_optim_save(opt, lgr_check_path(L, 2)), "save");
+    return 0;
+}
+
 /* ---- module helpers ------------------------------------------------------ */
+
+/* load(path, params): the optimizer saved at path, continuing over params. */
+static int l_load(lua_State *L)
+{
+    const char *path = lgr_check_path(L, 1);
+    lua_settop(L, 2);
+    int n = push_param_list(L, 2), list = lua_gettop(L);
+    gr_tensor **ps = param_array(L, list, n);
+    lgr_optim_box *box = push_box(L, list, n);
+    gr_optim *opt;
+    lgr_check_file(L, gr_optim_load(path, ps, n, &opt), "load");
+    for (int i = 0; i < nclasses; i++)
+        if (classes[i]->kind == gr_optim_get_kind(opt)) {
+            box->opt = opt;
+            adopt(L, lua_gettop(L), box, classes[i]);
+        }
+    return 1;
+}
+
 
 /* collect_grads(params [, grads]): the gradient each parameter would use. */
 static int l_collect_grads(lua_State *L)
@@ -665,7 +689,7 @@ static int l_collect_grads(lua_State *L)
     lua_settop(L, 2);
     if (!lua_isnil(L, 2) && !lua_istable(L, 2))
         luaL_argerror(L, 2, lua_pushfstring(L, "table of gradients keyed by parameter expected, got %s", type_of(L, 2)));
-    int n = push_param_list(L), list = lua_gettop(L);
+    int n = push_param_list(L, 1), list = lua_gettop(L);
     lua_newtable(L);
     for (int i = 0; i < n; i++) {
         lua_rawgeti(L, list, i + 1);
@@ -700,6 +724,7 @@ static const luaL_Reg optim_methods[] = {
     {"history", m_history},
     {"state_dict", m_state_dict},
     {"load_state_dict", m_load_state_dict},
+    {"save", m_save},
     {"free", m_free},
     {NULL, NULL},
 };
@@ -715,6 +740,7 @@ static const luaL_Reg optim_meta[] = {
 static const luaL_Reg optim_functions[] = {
     {"collect_grads", l_collect_grads},
     {"compute_update_directions", l_compute_update_directions},
+    {"load", l_load},
     {NULL, NULL},
 };
 

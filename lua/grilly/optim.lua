@@ -1,11 +1,13 @@
 -- grilly.optim: the optimizers AdamW, HypergradientAdamW and
--- AutoHypergradientAdamW, and the helpers of grilly.optim.hypergradient.
+-- AutoHypergradientAdamW, load(path, params) for an optimizer saved with
+-- opt:save(path), and the helpers of grilly.optim.hypergradient.
 local core = require "grilly.core"
 
 local optim = {
   AdamW = core.optim.AdamW,
   HypergradientAdamW = core.optim.HypergradientAdamW,
   AutoHypergradientAdamW = core.optim.AutoHypergradientAdamW,
+  load = core.optim.load,
 }
 
 optim.hypergradient = {
