@@ -5,7 +5,8 @@
 -- stays low. The jump makes them unlike their running average, so S spikes,
 -- the accumulated surprise Sbar follows it, and the gain
 -- Sbar * exp(-Sbar / trauma_threshold) rises; a model would scale its input by
--- (1 + scale * gain). The learning rate adapts throughout.
+-- (1 + scale * gain). The learning rate adapts throughout. The histories are
+-- drawn into 02_surprise.png in the current directory.
 --
 -- Run from the project root after `make`:  luajit examples/02_surprise.lua
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
@@ -41,3 +42,7 @@ for k = JUMP - 20, JUMP - 11 do before = math.max(before, s[k]) end    -- entrie
 for k = JUMP - 10, JUMP + 10 do after = math.max(after, s[k]) end
 print(("\nlargest surprise in the 10 steps before the jump: %.4f, around it: %.4f"):format(before, after))
 print(("%d surprise values, %d lr adaptations"):format(#s, #opt.lr_history - 1))
+
+local png, err = grilly.plot.history(opt, { "lr", "surprise", "s_bar", "gain" },
+                                     { file = "02_surprise.png", title = "Surprise around a target jump at step 150" })
+print(png and ("wrote " .. png) or err)
