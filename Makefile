@@ -1,5 +1,8 @@
 # grilly: build the C core and Lua binding into build/grilly/core.so.
 # Honours CC, CFLAGS, LDFLAGS, LUA_INCDIR, PREFIX and LuaRocks' INST_* variables.
+# SANITIZE=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer into
+# build-asan/ instead, and `make test SANITIZE=1` runs the specs against it
+# (docs/reliability.md).
 
 CC         ?= gcc
 LUA        ?= luajit
@@ -13,19 +16,21 @@ CFLAGS     ?= -O3 -g
 WARNINGS   := -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration
 # errno of math calls is never read; without it sqrtf loops can vectorise.
 CODEGEN    := -fno-math-errno
-CPPFLAGS   := -Iinclude -Isrc -I$(LUA_INCDIR) -Ibuild/gen -D_GNU_SOURCE
+BUILD      := $(if $(filter 1,$(SANITIZE)),build-asan,build)
+CPPFLAGS   := -Iinclude -Isrc -I$(LUA_INCDIR) -I$(BUILD)/gen -D_GNU_SOURCE
 BLAS_LIBS  ?= -lopenblas
 LIBS       := $(BLAS_LIBS) -lm
 
+# float-cast-overflow: Lua numbers (NaN, inf, 1e300) reach integer casts.
+SANITIZERS := address,undefined,float-cast-overflow
 ifeq ($(SANITIZE),1)
-CFLAGS     += -fsanitize=address,undefined -fno-omit-frame-pointer
-LDFLAGS    += -fsanitize=address,undefined
+CFLAGS     += -fsanitize=$(SANITIZERS) -fno-omit-frame-pointer
+LDFLAGS    += -fsanitize=$(SANITIZERS)
 endif
 
 # Runs scripts against this checkout's build rather than an installed rock.
-RUN_ENV := LUA_PATH='lua/?.lua;lua/?/init.lua;bench/?.lua;;' LUA_CPATH='build/?.so;;'
+RUN_ENV := LUA_PATH='lua/?.lua;lua/?/init.lua;bench/?.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 
-BUILD   := build
 SRCS    := $(wildcard src/*.c)
 OBJS    := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 MODULE  := $(BUILD)/grilly/core.so
@@ -83,9 +88,25 @@ deps:
 check-deps:
 	@sh tools/deps.sh --check >/dev/null 2>&1 || sh tools/deps.sh
 
+# GRILLY_BUILD tells the specs, and the processes they start, which build to load.
+TEST_ENV := GRILLY_BUILD=$(BUILD)
+ifeq ($(SANITIZE),1)
+# LuaJIT is not instrumented: tools/sanitizer/luajit preloads the sanitizer
+# runtime into every luajit the specs start, and into nothing else, and keeps
+# lavapipe and readline loaded until exit (see tools/sanitizer/init.lua).
+# allocator_may_return_null: a huge request fails as ENOMEM, as it does
+# without the sanitizer, instead of aborting.
+TEST_ENV += PATH="$(CURDIR)/tools/sanitizer:$$PATH" GRILLY_LUAJIT="$(shell command -v $(LUA))" \
+            GRILLY_SANITIZER_PRELOAD="$(shell $(CC) -print-file-name=libasan.so)" \
+            GRILLY_SANITIZER_KEEP="$(wildcard /usr/lib/*/libvulkan_lvp.so /usr/lib/*/libreadline.so.8)" \
+            ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:halt_on_error=1 \
+            LSAN_OPTIONS=suppressions=$(CURDIR)/tools/sanitizer/lsan.supp:print_suppressions=0 \
+            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+endif
+
 test: check-deps
 	@$(MAKE) --no-print-directory all
-	busted --lua=$(LUA)
+	$(TEST_ENV) busted --lua=$(LUA)
 
 demo: check-deps
 	@$(MAKE) --no-print-directory all
