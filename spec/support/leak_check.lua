@@ -3,12 +3,11 @@
 -- LeakSanitizer (tools/sanitizer/luajit is first on PATH); otherwise under
 -- valgrind memcheck with tools/memcheck.supp, counting definite leaks and
 -- invalid accesses only (drivers keep "possibly lost" blocks of their own).
+local child = require "child_process"
+
 local leak_check = {}
 
-local build = os.getenv("GRILLY_BUILD") or "build"
 local sanitized = os.getenv("GRILLY_SANITIZER_PRELOAD") ~= nil
-
-local function q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 -- Whether a checker is at hand, and why not.
 function leak_check.available()
@@ -21,21 +20,16 @@ function leak_check.available()
 end
 
 -- Runs `code` (with grilly loaded as the local `grilly`) in a child with the
--- environment assignments `env` (a string such as "GRILLY_DEVICE=cpu").
--- Returns true when it exited cleanly with nothing reported, else false and
--- everything it printed.
+-- environment assignments `env` (such as "GRILLY_DEVICE=cpu"). Returns true
+-- when it exited cleanly with nothing reported, else false and everything
+-- it printed.
 function leak_check.run(code, env)
-  local prelude = ("package.path = 'lua/?.lua;lua/?/init.lua;' .. package.path; " ..
-                   "package.cpath = '%s/?.so;' .. package.cpath; local grilly = require 'grilly'; "):format(build)
-  local cmd = "luajit -e " .. q(prelude .. code)
+  local prefix = env or ""
   if not sanitized then
-    cmd = "valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite " ..
-          "--keep-debuginfo=yes --suppressions=tools/memcheck.supp --error-exitcode=97 " .. cmd
+    prefix = prefix .. " valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite " ..
+             "--keep-debuginfo=yes --suppressions=tools/memcheck.supp --error-exitcode=97"
   end
-  local pipe = assert(io.popen("env " .. (env or "") .. " " .. cmd .. " 2>&1; echo \"exit=$?\""))
-  local out = pipe:read("*a")
-  pipe:close()
-  local status = tonumber(out:match("exit=(%d+)%s*$"))
+  local status, out = child.run(code, prefix)
   local clean = status == 0 and not out:find("LeakSanitizer", 1, true) and not out:find("ERROR SUMMARY: [1-9]")
   return clean, out
 end
