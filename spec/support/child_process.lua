@@ -6,21 +6,36 @@ local child = {}
 
 local build = os.getenv("GRILLY_BUILD") or "build"
 
+local root
+local function checkout_root()
+  if not root then
+    local pipe = assert(io.popen("pwd"))
+    root = pipe:read("*l")
+    pipe:close()
+  end
+  return root
+end
+
 -- Quotes s for the shell.
 function child.quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 -- The shell command running `code` with grilly loaded as the local `grilly`.
+-- Module paths are absolute, so the command may run in any directory.
 function child.command(code)
-  local prelude = ("package.path = 'lua/?.lua;lua/?/init.lua;spec/support/?.lua;' .. package.path; " ..
-                   "package.cpath = '%s/?.so;' .. package.cpath; local grilly = require 'grilly'; "):format(build)
+  local r = checkout_root()
+  local prelude = ("package.path = '%s/lua/?.lua;%s/lua/?/init.lua;%s/spec/support/?.lua;' .. package.path; " ..
+                   "package.cpath = '%s/%s/?.so;' .. package.cpath; local grilly = require 'grilly'; ")
+                  :format(r, r, r, r, build)
   return "luajit -e " .. child.quote(prelude .. code)
 end
 
 -- Runs `code`, with `prefix` (environment assignments or a wrapper such as
--- valgrind) before the command. Returns the exit status and everything the
--- child printed on stdout and stderr.
-function child.run(code, prefix)
-  local pipe = assert(io.popen("env " .. (prefix or "") .. " " .. child.command(code) .. " 2>&1; echo \"exit=$?\""))
+-- valgrind) before the command, in directory `dir` (default: the checkout).
+-- Returns the exit status and everything the child printed on stdout and
+-- stderr.
+function child.run(code, prefix, dir)
+  local cd = dir and ("cd " .. child.quote(dir) .. " && ") or ""
+  local pipe = assert(io.popen(cd .. "env " .. (prefix or "") .. " " .. child.command(code) .. " 2>&1; echo \"exit=$?\""))
   local out = pipe:read("*a")
   pipe:close()
   return tonumber(out:match("exit=(%d+)%s*$")), (out:gsub("exit=%d+%s*$", ""))
