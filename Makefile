@@ -47,7 +47,7 @@ SPV_INCS     := $(SHADER_NAMES:%=$(BUILD)/gen/shaders/%.spv.inc)
 GEN          := $(BUILD)/gen
 OBJS         += $(BUILD)/obj/gen/gr_vk_shaders.o
 
-.PHONY: all test demo install clean deps check-deps bench-cpu bench-gpu FORCE
+.PHONY: all test demo install clean deps check-deps bench-cpu bench-gpu fuzz fuzzers memcheck FORCE
 all: $(MODULE)
 
 $(MODULE): $(OBJS)
@@ -122,7 +122,29 @@ install: all
 	install -m 755 bin/grilly $(DESTDIR)$(INST_BINDIR)/grilly
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf build build-asan build-fuzz
+
+# libFuzzer targets (fuzz/*_fuzzer.c) over the committed corpus fuzz/corpus/,
+# built with clang into build-fuzz/ and run for FUZZ_SECONDS in all, split
+# between the targets. New inputs go to build-fuzz/corpus/, crashes to
+# build-fuzz/artifacts/ (docs/reliability.md).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -fsanitize=address,undefined,float-cast-overflow
+FUZZERS      := $(patsubst fuzz/%_fuzzer.c,%,$(wildcard fuzz/*_fuzzer.c))
+LUA_LIBS     ?= $(or $(shell pkg-config --libs luajit 2>/dev/null),-lluajit-5.1)
+
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(FUZZ_CC) \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_FLAGS)" fuzzers
+	@sh tools/run_fuzzers.sh $(FUZZ_SECONDS) $(FUZZERS)
+
+fuzzers: $(FUZZERS:%=$(BUILD)/fuzz/%)
+
+$(BUILD)/fuzz/%: fuzz/%_fuzzer.c fuzz/fuzz_input.c fuzz/fuzz_input.h $(OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Ifuzz $(CFLAGS) -fsanitize=fuzzer $(FUZZ_FLAGS) $(WARNINGS) -o $@ \
+	    $< fuzz/fuzz_input.c $(OBJS) $(LUA_LIBS) $(LIBS) -ldl
 
 # Benchmarks (bench/); results and machines are recorded in docs/benchmarks.md.
 
