@@ -124,6 +124,17 @@ install: all
 clean:
 	rm -rf build build-asan build-fuzz
 
+# valgrind memcheck over the specs of the CPU device (tensors, files,
+# optimizers), with Vulkan hidden from the loader: definite leaks and invalid
+# accesses fail it (tools/memcheck.supp holds what is outside grilly).
+MEMCHECK_SPECS ?= $(sort $(wildcard spec/0*_spec.lua spec/1*_spec.lua spec/2*_spec.lua))
+
+memcheck: all
+	VK_ICD_FILENAMES=/nonexistent VK_DRIVER_FILES=/nonexistent GRILLY_DEVICE=cpu GRILLY_TEST_VULKAN=0 \
+	    valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
+	    --keep-debuginfo=yes --suppressions=tools/memcheck.supp --error-exitcode=99 \
+	    $(LUA) $(shell command -v busted) --ignore-lua $(MEMCHECK_SPECS)
+
 # libFuzzer targets (fuzz/*_fuzzer.c) over the committed corpus fuzz/corpus/,
 # built with clang into build-fuzz/ and run for FUZZ_SECONDS in all, split
 # between the targets. New inputs go to build-fuzz/corpus/, crashes to
