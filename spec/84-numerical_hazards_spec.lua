@@ -37,3 +37,22 @@ describe("lr at its clamps", function()
     end)
   end
 end)
+
+describe("eps = 0", function()
+  for _, class in ipairs { "AdamW", "HypergradientAdamW", "AutoHypergradientAdamW" } do
+    it(class .. ": elements without a gradient yet do not move, and no NaN appears", function()
+      for _, device in ipairs(ref.devices()) do
+        local p = { grilly.tensor({ 1, 2, 3 }, { device = device }) }
+        local opt = optim[class](p, { eps = 0, lr = 0.01, weight_decay = 0 })
+        opt:step { [p[1]] = grilly.tensor({ 0, 4, 0 }, { device = device }) }
+        -- Step 1 moves by lr * m̂ / sqrt(v̂) = lr * sign(g), and not at all where g = 0.
+        assert.are.same({ 1, ref.f32(2 - 0.01), 3 }, p[1]:totable())
+        for _ = 1, 20 do opt:step { [p[1]] = grilly.tensor({ 0, -1, 0 }, { device = device }) } end
+        local x = p[1]:totable()
+        assert.are.same({ 1, 3 }, { x[1], x[3] })
+        assert.is_true(x[2] > 1.99 and x[2] < 2.2)   -- finite, and moved back up by the negative gradients
+        for _, lr in ipairs(opt.lr_history) do assert.is_true(lr == lr, "lr became NaN") end
+      end
+    end)
+  end
+end)
