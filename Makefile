@@ -47,7 +47,7 @@ SPV_INCS     := $(SHADER_NAMES:%=$(BUILD)/gen/shaders/%.spv.inc)
 GEN          := $(BUILD)/gen
 OBJS         += $(BUILD)/obj/gen/gr_vk_shaders.o
 
-.PHONY: all test demo install clean deps check-deps bench-cpu bench-gpu fuzz fuzzers memcheck FORCE
+.PHONY: all test demo install clean deps check-deps bench-cpu bench-gpu bench-long-run fuzz fuzzers memcheck FORCE
 all: $(MODULE)
 
 $(MODULE): $(OBJS)
@@ -165,6 +165,10 @@ build/bench/libbaseline.so: bench/baseline.c
 
 bench-cpu: all build/bench/libbaseline.so
 	$(RUN_ENV) $(LUA) bench/tensor_cpu.lua
+
+# Per-step time of a million steps of a tiny problem, first tenth against last.
+bench-long-run: all
+	$(RUN_ENV) $(LUA) bench/optim_long_run.lua
 
 # GPU benchmarks: grilly on Vulkan, then the PyTorch baselines, in one command.
 bench-gpu: all
