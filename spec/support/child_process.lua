@@ -32,12 +32,15 @@ end
 -- Runs `code`, with `prefix` (environment assignments or a wrapper such as
 -- valgrind) before the command, in directory `dir` (default: the checkout).
 -- Returns the exit status and everything the child printed on stdout and
--- stderr.
+-- stderr. A Vulkan validation message from the child (GRILLY_VALIDATION=1
+-- is inherited) raises, as one in this process fails the suite.
 function child.run(code, prefix, dir)
   local cd = dir and ("cd " .. child.quote(dir) .. " && ") or ""
   local pipe = assert(io.popen(cd .. "env " .. (prefix or "") .. " " .. child.command(code) .. " 2>&1; echo \"exit=$?\""))
   local out = pipe:read("*a")
   pipe:close()
+  local message = out:match("grilly: vulkan validation: [^\n]*")
+  if message then error("the child process reported " .. message, 2) end
   return tonumber(out:match("exit=(%d+)%s*$")), (out:gsub("exit=%d+%s*$", ""))
 end
 
