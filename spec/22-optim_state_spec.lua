@@ -291,6 +291,22 @@ for _, device in ipairs(support.devices()) do
         assert.are.same({ 3, 2 }, raw.state[2].m:size())
       end)
 
+      it("keeps scalars far outside the integer range, and non-finite ones", function()
+        -- Only the counts t and skipped_steps are integers in the file.
+        local tensors = fresh(device)
+        local opt = grilly.optim.AutoHypergradientAdamW(tensors, { warmup_steps = 1 })
+        run(opt, tensors, list, 1, 3, device)
+        local sd = opt:state_dict()
+        sd.var_ema, sd.G_lr, sd.S, sd.prev_norm = -1e300, 1e300, 0 / 0, math.huge
+        opt:load_state_dict(sd)
+        local path = tmpname()
+        opt:save(path)
+        local back = grilly.optim.load(path, support.clones(tensors)):state_dict()
+        os.remove(path)
+        assert.are.same({ -1e300, 1e300, math.huge, 3 }, { back.var_ema, back.G_lr, back.prev_norm, back.t })
+        assert.is_true(back.S ~= back.S)
+      end)
+
       it("reports an unwritable path and leaves no file", function()
         local tensors = fresh(device)
         local opt = grilly.optim.AdamW(tensors)

@@ -42,8 +42,12 @@ static gr_status write_all(gr_file_writer *w, const gr_optim *opt)
     int is_count;
     for (int i = 0; (name = gr_optim_scalar_name(i, &is_count)); i++) {
         double x = gr_optim_scalar_get(&opt->s, i);
-        int64_t k = (int64_t)x;
-        GR_TRY(is_count ? gr_file_write_i64(w, name, &k, 1) : gr_file_write_f64(w, name, &x, 1));
+        if (is_count) {
+            int64_t k = (int64_t)x;   /* a count, below 2^53: exact */
+            GR_TRY(gr_file_write_i64(w, name, &k, 1));
+        } else {
+            GR_TRY(gr_file_write_f64(w, name, &x, 1));
+        }
     }
     char rec[NAME_LEN];
     for (int h = 0; h < GR_OPTIM_NHIST; h++) {
