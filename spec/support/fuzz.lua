@@ -13,6 +13,7 @@
 -- requests, so the numbers offered as sizes are either small or beyond that.
 local grilly = require "grilly"
 local ffi = require "ffi"
+local scratch = require "scratch_files"
 
 local fuzz = {}
 
@@ -187,17 +188,7 @@ function Fuzzer:add_optimizer(o) add(self.optimizers, MAX_OPTIMIZERS, o) end
 -- optimizer files, a bit-flipped and a truncated copy, text, an empty file
 -- and a directory.
 function Fuzzer:make_files()
-  local function write(path, data)
-    local f = assert(io.open(path, "wb"))
-    f:write(data)
-    f:close()
-  end
-  local function read(path)
-    local f = assert(io.open(path, "rb"))
-    local s = f:read("*a")
-    f:close()
-    return s
-  end
+  local read, write = scratch.read, scratch.write
   local x = grilly.randn(3, 4, { device = "cpu" })
   grilly.save("t.grl", x)
   grilly.save("tensors.grl", { a = x, b = { x, grilly.zeros(0, { device = "cpu" }) } })
