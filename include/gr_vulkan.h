@@ -2,6 +2,7 @@
 #ifndef GR_VULKAN_H
 #define GR_VULKAN_H
 
+#include <stdint.h>
 #include "gr_device.h"
 
 typedef struct gr_vk_device_info {
@@ -19,6 +20,10 @@ gr_status gr_vk_device_info_get(int index, gr_vk_device_info *info);
 gr_status gr_vk_device_open(int index, gr_device **out);
 /* Index of the preferred real GPU (discrete, then integrated), or -1 if none. */
 int gr_vk_preferred_index(void);
+
+/* The command stream's counters of an open Vulkan device: batches submitted
+ * and fence waits of the host, since the device was opened. */
+gr_status gr_vk_stream_stats(gr_device *dev, uint64_t *submits, uint64_t *waits);
 
 /* Warnings and errors reported by the validation layer so far (GRILLY_VALIDATION=1). */
 unsigned long gr_vk_validation_messages(void);

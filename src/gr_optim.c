@@ -20,7 +20,8 @@ const char *gr_optim_history_name(gr_optim_history_id h)
 
 gr_status gr_optim_device_ops_get(const gr_device *dev, const gr_optim_device_ops **out)
 {
-    *out = dev->kind == GR_DEVICE_CPU ? &gr_optim_cpu_ops : &gr_optim_staged_ops;
+    const gr_optim_device_ops *own = dev->kind == GR_DEVICE_VULKAN ? gr_vk_optim_ops(dev) : NULL;
+    *out = dev->kind == GR_DEVICE_CPU ? &gr_optim_cpu_ops : own ? own : &gr_optim_staged_ops;
     return GR_OK;
 }
 
@@ -35,8 +36,6 @@ gr_status gr_optim_series_reserve(gr_optim_series *h, int64_t need)
     h->cap = cap;
     return GR_OK;
 }
-
-static void history_push(gr_optim_series *h, double x) { h->data[h->len++] = x; }
 
 void gr_optim_scalars_init(const gr_optim_options *o, gr_optim_scalars *s)
 {
@@ -99,8 +98,12 @@ gr_status gr_optim_new(gr_optim_kind kind, gr_tensor *const *params, int n,
         gr_tensor_retain(params[i]);
     }
     gr_optim_scalars_init(o, &opt->s);
-    history_push(&opt->hist[GR_HIST_LR], opt->s.lr);
-    history_push(&opt->hist[GR_HIST_BETA1], opt->s.beta1);
+    gr_optim_series_push(&opt->hist[GR_HIST_LR], opt->s.lr);
+    gr_optim_series_push(&opt->hist[GR_HIST_BETA1], opt->s.beta1);
+    if (ops->resident) {
+        gr_status s = ops->resident->attach(opt);
+        if (s != GR_OK) { gr_optim_free(opt); return s; }
+    }
     *out = opt;
     return GR_OK;
 }
@@ -108,6 +111,7 @@ gr_status gr_optim_new(gr_optim_kind kind, gr_tensor *const *params, int n,
 void gr_optim_free(gr_optim *opt)
 {
     if (!opt) return;
+    if (opt->resident) opt->ops->resident->detach(opt);
     if (opt->params)
         for (int i = 0; i < opt->n; i++) {
             gr_tensor_release(opt->params[i].p);
@@ -138,9 +142,7 @@ const double *gr_optim_history(const gr_optim *opt, gr_optim_history_id h, int64
 
 /* ---- per-parameter state ------------------------------------------------ */
 
-/* Releases the slots the step in progress created: a failed or skipped
- * step leaves no trace. */
-static void drop_created(gr_optim *opt)
+void gr_optim_drop_created(gr_optim *opt)
 {
     for (int i = 0; i < opt->n; i++) {
         for (int k = 0; k < GR_OPTIM_NSLOTS; k++)
@@ -152,12 +154,11 @@ static void drop_created(gr_optim *opt)
     }
 }
 
-static gr_status create_slot(gr_optim *opt, int i, gr_optim_slot k, const gr_tensor *copy_of)
+gr_status gr_optim_slot_create(gr_optim *opt, int i, gr_optim_slot k)
 {
     gr_optim_entry *pp = &opt->params[i];
     gr_status s;
-    if (copy_of) s = gr_tensor_clone(copy_of, &pp->slot[k]);
-    else if (k == GR_SLOT_EMA_G) s = gr_tensor_empty(opt->device, pp->p->ndim, pp->p->shape, &pp->slot[k]);
+    if (k == GR_SLOT_EMA_G) s = gr_tensor_empty(opt->device, pp->p->ndim, pp->p->shape, &pp->slot[k]);
     else s = gr_tensor_full(opt->device, pp->p->ndim, pp->p->shape, 0.0f, &pp->slot[k]);
     if (s == GR_OK) opt->created[i] |= (unsigned char)(1u << k);
     return s;
@@ -172,14 +173,14 @@ static gr_status create_state(gr_optim *opt, gr_tensor *const *grads, int surpri
         gr_optim_entry *pp = &opt->params[i];
         if (!grads[i]) continue;
         if (!pp->slot[GR_SLOT_M]) {
-            s = create_slot(opt, i, GR_SLOT_M, NULL);
-            if (s == GR_OK) s = create_slot(opt, i, GR_SLOT_V, NULL);
+            s = gr_optim_slot_create(opt, i, GR_SLOT_M);
+            if (s == GR_OK) s = gr_optim_slot_create(opt, i, GR_SLOT_V);
         }
         /* vmax starts at zero, also when amsgrad is switched on mid-run. */
-        if (s == GR_OK && opt->o.amsgrad && !pp->slot[GR_SLOT_VMAX]) s = create_slot(opt, i, GR_SLOT_VMAX, NULL);
-        if (s == GR_OK && surprise && !pp->slot[GR_SLOT_EMA_G]) s = create_slot(opt, i, GR_SLOT_EMA_G, NULL);
+        if (s == GR_OK && opt->o.amsgrad && !pp->slot[GR_SLOT_VMAX]) s = gr_optim_slot_create(opt, i, GR_SLOT_VMAX);
+        if (s == GR_OK && surprise && !pp->slot[GR_SLOT_EMA_G]) s = gr_optim_slot_create(opt, i, GR_SLOT_EMA_G);
     }
-    if (s != GR_OK) drop_created(opt);
+    if (s != GR_OK) gr_optim_drop_created(opt);
     return s;
 }
 
@@ -244,18 +245,40 @@ static gr_status nonfinite_error(const gr_optim *opt, int nitems)
 
 static void append_histories(gr_optim *opt, unsigned flags, const gr_optim_scalars *s)
 {
-    if (flags & GR_STEP_LR_ADAPTED) history_push(&opt->hist[GR_HIST_LR], s->lr);
-    if (flags & GR_STEP_BETA1_ADAPTED) history_push(&opt->hist[GR_HIST_BETA1], s->beta1);
+    if (flags & GR_STEP_LR_ADAPTED) gr_optim_series_push(&opt->hist[GR_HIST_LR], s->lr);
+    if (flags & GR_STEP_BETA1_ADAPTED) gr_optim_series_push(&opt->hist[GR_HIST_BETA1], s->beta1);
     if (flags & GR_STEP_SURPRISE_UPDATED) {
-        history_push(&opt->hist[GR_HIST_SURPRISE], s->S);
-        history_push(&opt->hist[GR_HIST_S_BAR], s->Sbar);
+        gr_optim_series_push(&opt->hist[GR_HIST_SURPRISE], s->S);
+        gr_optim_series_push(&opt->hist[GR_HIST_S_BAR], s->Sbar);
     }
+}
+
+gr_status gr_optim_sync(gr_optim *opt)
+{
+    return opt->resident ? opt->ops->resident->sync(opt) : GR_OK;
+}
+
+/* A step on a resident device; knowing whether it was skipped is a sync point. */
+static gr_status resident_step(gr_optim *opt, gr_tensor *const *grads, int *skipped)
+{
+    int64_t before = 0;
+    if (skipped) {
+        GR_TRY(gr_optim_sync(opt));
+        before = opt->s.skipped_steps;
+    }
+    GR_TRY(opt->ops->resident->step(opt, grads));
+    if (skipped) {
+        GR_TRY(gr_optim_sync(opt));
+        *skipped = opt->s.skipped_steps > before;
+    }
+    return GR_OK;
 }
 
 gr_status gr_optim_step(gr_optim *opt, gr_tensor *const *grads, int *skipped)
 {
     if (skipped) *skipped = 0;
     GR_TRY(check_grads(opt, grads));
+    if (opt->resident) return resident_step(opt, grads, skipped);
     for (int h = 0; h < GR_OPTIM_NHIST; h++) GR_TRY(gr_optim_series_reserve(&opt->hist[h], opt->hist[h].len + 1));
 
     gr_optim_reduce_coeffs rc;
@@ -270,14 +293,14 @@ gr_status gr_optim_step(gr_optim *opt, gr_tensor *const *grads, int *skipped)
     if (needs_reduce(opt, &rc)) {
         gr_status s = opt->ops->reduce(opt->items, nitems, &rc, opt->partials);
         if (s == GR_OK) s = gr_optim_reduce_global(opt->partials, nitems, GR_OPTIM_NSUMS, sums);
-        if (s != GR_OK) { drop_created(opt); return s; }
+        if (s != GR_OK) { gr_optim_drop_created(opt); return s; }
     }
 
     gr_optim_scalars next;
     unsigned flags = gr_optim_scalar_rules(opt->kind, &opt->o, &opt->s, sums, &next);
     if (flags & GR_STEP_SKIPPED) {
         gr_status s = opt->o.nonfinite == GR_NONFINITE_ERROR ? nonfinite_error(opt, nitems) : GR_OK;
-        drop_created(opt);
+        gr_optim_drop_created(opt);
         opt->s.skipped_steps = next.skipped_steps;
         if (skipped) *skipped = 1;
         return s;
@@ -308,16 +331,24 @@ gr_status gr_optim_step(gr_optim *opt, gr_tensor *const *grads, int *skipped)
 
 /* ---- hyperparameters as fields ------------------------------------------ */
 
-/* Names whose value in use lives in the scalar state. */
-static int is_scalar_field(const char *name)
+int gr_optim_field_in_use(const char *name)
 {
     return !strcmp(name, "lr") || !strcmp(name, "beta1") || !strcmp(name, "beta2") || !strcmp(name, "betas");
+}
+
+/* The scalars a write of field `name` sets (GR_CHANGED_*). */
+static unsigned field_scalars(const char *name)
+{
+    if (!strcmp(name, "lr")) return GR_CHANGED_LR;
+    if (!strcmp(name, "beta1")) return GR_CHANGED_BETA1;
+    if (!strcmp(name, "beta2")) return GR_CHANGED_BETA2;
+    return GR_CHANGED_BETA1 | GR_CHANGED_BETA2;
 }
 
 int gr_optim_get(const gr_optim *opt, const char *name, gr_optim_value *out)
 {
     if (!gr_optim_options_get(opt->kind, &opt->o, name, out)) return 0;
-    if (is_scalar_field(name)) {
+    if (gr_optim_field_in_use(name)) {
         if (!strcmp(name, "lr")) out->num[0] = opt->s.lr;
         else if (!strcmp(name, "beta2")) out->num[0] = opt->s.beta2;
         else {
@@ -331,29 +362,30 @@ int gr_optim_get(const gr_optim *opt, const char *name, gr_optim_value *out)
 gr_status gr_optim_set(gr_optim *opt, const char *name, const gr_optim_value *value)
 {
     gr_optim_options next = opt->o;
-    int in_use = is_scalar_field(name);
+    int in_use = gr_optim_field_in_use(name);
     if (in_use) {
         /* Validated like the option, applied to the values in use; the
-         * construction values stay as they were. */
+         * construction values stay as they were. Only the named values are
+         * written, so a resident device's others need not be read back. */
         next.lr = opt->s.lr;
         next.beta1 = opt->s.beta1;
         next.beta2 = opt->s.beta2;
     }
     GR_TRY(gr_optim_options_apply(opt->kind, &next, &name, value, 1));
-    if (in_use) {
-        opt->s.lr = next.lr;
-        opt->s.beta1 = next.beta1;
-        opt->s.beta2 = next.beta2;
-        return GR_OK;
-    }
-    opt->o = next;
+    unsigned what = in_use ? field_scalars(name) : GR_CHANGED_OPTIONS;
+    if (what & GR_CHANGED_LR) opt->s.lr = next.lr;
+    if (what & GR_CHANGED_BETA1) opt->s.beta1 = next.beta1;
+    if (what & GR_CHANGED_BETA2) opt->s.beta2 = next.beta2;
+    if (what & GR_CHANGED_OPTIONS) opt->o = next;
+    if (opt->resident) opt->ops->resident->changed(opt, what);
     return GR_OK;
 }
 
 /* ---- directions --------------------------------------------------------- */
 
-gr_status gr_optim_direction(const gr_optim *opt, int i, gr_tensor **out)
+gr_status gr_optim_direction(gr_optim *opt, int i, gr_tensor **out)
 {
+    GR_TRY(gr_optim_sync(opt));
     const gr_optim_entry *pp = &opt->params[i];
     gr_tensor *d;
     GR_TRY(gr_tensor_full(opt->device, pp->p->ndim, pp->p->shape, 0.0f, &d));

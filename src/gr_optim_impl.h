@@ -22,6 +22,7 @@ struct gr_optim {
     gr_optim_scalars s;
     gr_device *device;
     const gr_optim_device_ops *ops;
+    void *resident;            /* the state of a resident device's steps, or NULL */
     int n;
     gr_optim_entry *params;
     gr_optim_series hist[GR_OPTIM_NHIST];
@@ -34,6 +35,17 @@ struct gr_optim {
 
 /* Makes room for at least `need` values. */
 gr_status gr_optim_series_reserve(gr_optim_series *h, int64_t need);
+
+/* Appends x to a series with room reserved. */
+static inline void gr_optim_series_push(gr_optim_series *h, double x) { h->data[h->len++] = x; }
+
+/* Creates parameter i's slot k on the optimizer's device (zeros; ema_g left
+ * uninitialised) and marks it as created by the step in progress. */
+gr_status gr_optim_slot_create(gr_optim *opt, int i, gr_optim_slot k);
+
+/* Releases the slots the step in progress created: a failed or skipped step
+ * leaves no trace. */
+void gr_optim_drop_created(gr_optim *opt);
 
 /* Initial scalar state of a run with options o. */
 void gr_optim_scalars_init(const gr_optim_options *o, gr_optim_scalars *s);

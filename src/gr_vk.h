@@ -150,6 +150,7 @@ typedef struct gr_vk_device {
     int npending_writes, npending_reads;
     int barrier_all;                /* the next access needs a barrier whatever it touches */
     VkPipeline bound;
+    uint64_t submits, waits;        /* vkQueueSubmit calls and fence waits so far */
 
     VkPipelineLayout layout;        /* shared by every kernel: push constants only */
     gr_vk_pipeline *pipelines;
@@ -180,7 +181,8 @@ typedef struct gr_vk_access {
 } gr_vk_access;
 
 /* Makes a batch record and returns its command buffer after inserting the
- * barrier the accesses need and marking their allocations as used. */
+ * barrier the accesses (any number of them) need and marking their
+ * allocations as used. */
 gr_status gr_vk_record(gr_vk_device *d, const gr_vk_access *acc, int nacc, VkCommandBuffer *cmd);
 /* Records one compute dispatch of `kernel` (see gr_vk_kernels.h) with the
  * given specialization constants and push constants over `groups` workgroups

@@ -291,6 +291,7 @@ static int m_tostring(lua_State *L)
         lua_pushfstring(L, "%s(freed)", box->cls->metatable);
         return 1;
     }
+    lgr_check(L, gr_optim_sync(box->opt));
     const gr_optim_scalars *s = gr_optim_get_scalars(box->opt);
     char lr[32], b1[32];
     lua_pushfstring(L, "%s(lr=%s, beta1=%s, step=%f, device=%s)", box->cls->metatable,
@@ -387,15 +388,17 @@ static int history_id(const lgr_optim_class *cls, const char *name, int with_suf
     return -1;
 }
 
-/* Pushes a read-only field; returns 0 if key names none. */
+/* Pushes a read-only field; returns 0 if key names none. Every one but the
+ * device reads the state, so is a sync point. */
 static int push_property(lua_State *L, const lgr_optim_box *box, const char *key)
 {
     const lgr_optim_property *p = find_property(common_properties, key);
     if (!p) p = find_property(box->cls->properties, key);
-    if (p) { p->push(L, box->opt); return 1; }
-    int h = history_id(box->cls, key, 1);
-    if (h < 0) return 0;
-    push_history_array(L, box->opt, (gr_optim_history_id)h);
+    int h = p ? -1 : history_id(box->cls, key, 1);
+    if (!p && h < 0) return 0;
+    if (strcmp(key, "device") != 0) lgr_check(L, gr_optim_sync(box->opt));
+    if (p) p->push(L, box->opt);
+    else push_history_array(L, box->opt, (gr_optim_history_id)h);
     return 1;
 }
 
@@ -411,6 +414,7 @@ static int m_index(lua_State *L)
     gr_optim *opt = check_live(L, box);
     const char *key = lua_tostring(L, 2);
     gr_optim_value v;
+    if (gr_optim_field_in_use(key)) lgr_check(L, gr_optim_sync(opt));
     if (gr_optim_get(opt, key, &v)) push_value(L, &v);
     else if (!push_property(L, box, key)) lua_pushnil(L);
     return 1;
@@ -458,6 +462,7 @@ static int m_history(lua_State *L)
         luaL_pushresult(&b);
         luaL_argerror(L, 2, lua_pushfstring(L, "unknown history \"%s\" (expected %s)", name, lua_tostring(L, -1)));
     }
+    lgr_check(L, gr_optim_sync(opt));
     int64_t len;
     const double *data = gr_optim_history(opt, (gr_optim_history_id)h, &len);
     float *buf = lua_newuserdata(L, (size_t)(len ? len : 1) * sizeof *buf);
@@ -475,6 +480,7 @@ static int m_state_dict(lua_State *L)
     lgr_optim_box *box = check_box(L, 1);
     gr_optim *opt = check_live(L, box);
     gr_optim_kind kind = box->cls->kind;
+    lgr_check(L, gr_optim_sync(opt));
     lua_newtable(L);
     int sd = lua_gettop(L);
     lua_pushstring(L, gr_optim_kind_name(kind));
