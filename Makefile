@@ -42,7 +42,7 @@ SPV_INCS     := $(SHADER_NAMES:%=$(BUILD)/gen/shaders/%.spv.inc)
 GEN          := $(BUILD)/gen
 OBJS         += $(BUILD)/obj/gen/gr_vk_shaders.o
 
-.PHONY: all test demo install clean deps check-deps bench-cpu bench-gpu FORCE
+.PHONY: all test demo install clean deps check-deps bench-cpu bench-optim-cpu bench-gpu FORCE
 all: $(MODULE)
 
 $(MODULE): $(OBJS)
@@ -108,7 +108,11 @@ build/bench/libbaseline.so: bench/baseline.c
 bench-cpu: all build/bench/libbaseline.so
 	$(RUN_ENV) $(LUA) bench/tensor_cpu.lua
 
+bench-optim-cpu: all build/bench/libbaseline.so
+	$(RUN_ENV) $(LUA) bench/optim_cpu.lua
+
 # GPU benchmarks: grilly on Vulkan, then the PyTorch baselines, in one command.
 bench-gpu: all
 	$(RUN_ENV) $(LUA) bench/gpu/vulkan_tensor.lua
+	$(RUN_ENV) $(LUA) bench/gpu/optim.lua
 	python3 bench/gpu/torch_baseline.py

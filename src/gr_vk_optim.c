@@ -196,6 +196,9 @@ static void vk_detach(gr_optim *opt)
     gr_vk_optim *v = opt->resident;
     if (!v) return;
     gr_vk_device *d = v->d;
+    /* The ring is host-visible memory, which the host writes without waiting
+     * once it is reused: it goes back only after the steps writing it finished. */
+    if (v->ring.block && v->ring.last_use > d->completed) (void)gr_vk_wait(d, v->ring.last_use);
     for (int i = 0; v->ema_alt && i < opt->n; i++) gr_tensor_release(v->ema_alt[i]);
     gr_vk_alloc *allocs[] = { &v->block, &v->parts1, &v->parts2, &v->table, &v->ring };
     for (size_t i = 0; i < sizeof allocs / sizeof allocs[0]; i++)

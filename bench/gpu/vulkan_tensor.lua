@@ -4,6 +4,7 @@
 -- Prints one JSON object. Run: make bench-gpu (GRILLY_DEVICE picks the device).
 local grilly = require "grilly"
 local timing = require "timing"
+local encode = require "json_encode"
 
 local device = os.getenv("GRILLY_DEVICE") or "vulkan"
 local function dev(opts) opts = opts or {}; opts.device = device; return opts end
@@ -65,20 +66,4 @@ do
                   fenced_us_per_op = fenced / ops * 1e6}
 end
 
-local function encode(v)
-  if type(v) == "table" then
-    local parts = {}
-    if #v > 0 then
-      for _, x in ipairs(v) do parts[#parts + 1] = encode(x) end
-      return "[" .. table.concat(parts, ",") .. "]"
-    end
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = k end
-    table.sort(keys)
-    for _, k in ipairs(keys) do parts[#parts + 1] = ("%q:%s"):format(k, encode(v[k])) end
-    return "{" .. table.concat(parts, ",") .. "}"
-  end
-  if type(v) == "number" then return ("%.6g"):format(v) end
-  return ("%q"):format(tostring(v))
-end
 print(encode(out))
