@@ -3,9 +3,9 @@
 //
 // The multi-tensor table: every parameter taking part in a pass is one or
 // more pieces (a piece spans at most 2^30 elements). A pass covers a chunk
-// space: piece k owns chunks [start, start + ceil(n / CHUNK)), and a
-// workgroup walks chunks in grid-stride order, finding each chunk's piece by
-// binary search over `start`.
+// space: piece k owns chunks [start, start + ceil(n / CHUNK)), and each
+// workgroup takes a contiguous run of chunks, finding the first one's piece
+// by binary search over `start`.
 //
 // The optimizer's block holds the options (written by the host), the scalar
 // state (doubles, in the order of gr_optim_scalar_name, then the fields

@@ -53,8 +53,14 @@ void main()
     step = p.blk.p2_step; decay = p.blk.p2_decay; ib1 = p.blk.p2_inv_bc1; ib2 = p.blk.p2_inv_bc2;
     eps = p.blk.p2_eps;
 
-    for (uint c = gl_WorkGroupID.x; c < p.chunks; c += gl_NumWorkGroups.x) {
-        Piece e = p.pieces.e[find_piece(p.pieces, p.npieces, c)];
+    // A contiguous run of chunks per workgroup: the piece of the next chunk
+    // is the same or a later one.
+    uint per = (p.chunks + gl_NumWorkGroups.x - 1u) / gl_NumWorkGroups.x;
+    uint c0 = gl_WorkGroupID.x * per, c1 = min(c0 + per, p.chunks);
+    uint at = c0 < c1 ? find_piece(p.pieces, p.npieces, c0) : 0u;
+    for (uint c = c0; c < c1; c++) {
+        while (at + 1u < p.npieces && p.pieces.e[at + 1u].start <= c) at++;
+        Piece e = p.pieces.e[at];
         uint base = (c - e.start) * CHUNK;
         bool vec4s = (e.bits & PIECE_VEC4) != 0u;
         if ((e.bits & PIECE_GRAD) == 0u) {

@@ -55,9 +55,13 @@ static int surprise_slots(const gr_optim *opt)
     return opt->kind == GR_OPTIM_AUTO && opt->o.track_surprise;
 }
 
+/* Workgroups of a pass over `chunks` chunks: each takes a run of
+ * ceil(chunks / groups) chunks, at most max_groups of them, none empty. */
 static uint32_t groups_for(const gr_vk_optim *v, uint32_t chunks)
 {
-    return chunks < v->max_groups ? chunks : v->max_groups;
+    if (chunks == 0) return 0;
+    uint32_t per = (chunks + v->max_groups - 1) / v->max_groups;
+    return (chunks + per - 1) / per;
 }
 
 /* ---- slots ------------------------------------------------------------------ */
