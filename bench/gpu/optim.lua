@@ -40,22 +40,13 @@ end
 
 -- Best seconds per call of fn over REPS runs of `iters` calls, synchronised at both ends.
 local function time(iters, fn)
-  local best = math.huge
-  for _ = 1, REPS do
-    grilly.synchronize(device)
-    local t0 = timing.now()
-    for _ = 1, iters do fn() end
-    grilly.synchronize(device)
-    best = math.min(best, (timing.now() - t0) / iters)
-  end
-  return best
+  return timing.best_per_call(function() grilly.synchronize(device) end, iters, REPS, fn)
 end
 
 -- copy_ bandwidth moving `bytes` (each element read once and written once).
 local function copy_GBps(bytes)
   local n = math.floor(bytes / 8)
   local src, dst = grilly.rand(n, dev()), grilly.empty(n, dev())
-  dst:copy_(src)
   local s = time(ITERS, function() dst:copy_(src) end)
   release { src, dst }
   return bytes / s / 1e9

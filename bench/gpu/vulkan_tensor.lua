@@ -11,16 +11,7 @@ local function dev(opts) opts = opts or {}; opts.device = device; return opts en
 
 -- Best seconds per call over `reps` runs of `iters` calls, synchronised at both ends.
 local function time(iters, reps, fn)
-  fn()
-  local best = math.huge
-  for _ = 1, reps do
-    grilly.synchronize(device)
-    local t0 = timing.now()
-    for _ = 1, iters do fn() end
-    grilly.synchronize(device)
-    best = math.min(best, (timing.now() - t0) / iters)
-  end
-  return best
+  return timing.best_per_call(function() grilly.synchronize(device) end, iters, reps, fn)
 end
 
 local out = {}
