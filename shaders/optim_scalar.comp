@@ -41,11 +41,12 @@ shared uint sh_flags;
 void totals(Doubles parts, uint count, uint width)
 {
     const uint tid = gl_LocalInvocationID.x;
-    for (uint k = 0u; k < width; k++) {
-        double s = 0.0lf;
-        for (uint i = tid; i < count; i += WG) s += parts.v[i * width + k];
-        red[k * WG + tid] = s;
-    }
+    double s[NSUMS] = double[NSUMS](0.0lf, 0.0lf, 0.0lf, 0.0lf, 0.0lf);
+    for (uint i = tid; i < count; i += WG)   // a record's values load together
+        for (int k = 0; k < NSUMS; k++)
+            if (uint(k) < width) s[k] += parts.v[i * width + uint(k)];
+    for (int k = 0; k < NSUMS; k++)
+        if (uint(k) < width) red[uint(k) * WG + tid] = s[k];
     workgroup_sums(width);
 }
 

@@ -38,7 +38,7 @@ enum { VKO_PI_GRAD = 1, VKO_PI_EMA_ALT = 2 };
 #define VKO_WG_CPU 64u
 #define VKO_CHUNK 4096                   /* elements per chunk (CHUNK) */
 #define VKO_PIECE ((int64_t)1 << 30)     /* elements per piece at most */
-#define VKO_MAX_GROUPS 4096u             /* workgroups of a pass at most */
+#define VKO_MAX_GROUPS 2048u             /* workgroups of a pass at most (and partials the scalar kernel adds) */
 #define VKO_RING_CAP 4096                /* steps the history ring holds */
 #define VKO_RECORD 5                     /* doubles per record: flags, lr, beta1, S, Sbar */
 
