@@ -13,7 +13,7 @@ CFLAGS     ?= -O3 -march=x86-64-v2 -g
 WARNINGS   := -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration
 CPPFLAGS   := -Iinclude -Isrc -I$(LUA_INCDIR) -Ibuild/gen -D_GNU_SOURCE
 BLAS_LIBS  ?= -lopenblas
-LIBS       := $(BLAS_LIBS) -lm
+LIBS       := $(BLAS_LIBS) -lz -lm
 
 ifeq ($(SANITIZE),1)
 CFLAGS     += -fsanitize=address,undefined -fno-omit-frame-pointer

@@ -40,6 +40,8 @@ gr_device *lgr_check_device(lua_State *L, int idx);
  * functions to the module table on top of the stack. */
 void lgr_tensor_open(lua_State *L);
 void lgr_tensor_ops_open(lua_State *L);   /* the op methods and functions of grilly.Tensor */
+void lgr_nn_open(lua_State *L);           /* the table nn of neural-network kernels */
+void lgr_data_open(lua_State *L);         /* the table data of file readers and generators */
 
 int luaopen_grilly_core(lua_State *L);
 

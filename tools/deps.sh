@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="gcc make pkg-config luajit libluajit-5.1-dev lua-busted luarocks glslc \
-libvulkan-dev mesa-vulkan-drivers vulkan-tools vulkan-validationlayers libopenblas-dev"
+libvulkan-dev mesa-vulkan-drivers vulkan-tools vulkan-validationlayers libopenblas-dev zlib1g-dev"
 
 missing=""
 for p in $PACKAGES; do
