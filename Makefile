@@ -9,8 +9,10 @@ INST_LIBDIR ?= $(PREFIX)/lib/lua/5.1
 INST_LUADIR ?= $(PREFIX)/share/lua/5.1
 INST_BINDIR ?= $(PREFIX)/bin
 
-CFLAGS     ?= -O3 -march=x86-64-v2 -g
+CFLAGS     ?= -O3 -g
 WARNINGS   := -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration
+# errno of math calls is never read; without it sqrtf loops can vectorise.
+CODEGEN    := -fno-math-errno
 CPPFLAGS   := -Iinclude -Isrc -I$(LUA_INCDIR) -Ibuild/gen -D_GNU_SOURCE
 BLAS_LIBS  ?= -lopenblas
 LIBS       := $(BLAS_LIBS) -lz -lm
@@ -20,12 +22,15 @@ CFLAGS     += -fsanitize=address,undefined -fno-omit-frame-pointer
 LDFLAGS    += -fsanitize=address,undefined
 endif
 
+# Runs scripts against this checkout's build rather than an installed rock.
+RUN_ENV := LUA_PATH='lua/?.lua;lua/?/init.lua;bench/?.lua;;' LUA_CPATH='build/?.so;;'
+
 BUILD   := build
 SRCS    := $(wildcard src/*.c)
 OBJS    := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 MODULE  := $(BUILD)/grilly/core.so
 
-.PHONY: all test demo install clean deps check-deps bench
+.PHONY: all test demo install clean deps check-deps bench-cpu
 all: $(MODULE)
 
 $(MODULE): $(OBJS)
@@ -34,7 +39,7 @@ $(MODULE): $(OBJS)
 
 $(BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -fPIC $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
+	$(CC) -std=c11 -fPIC $(CPPFLAGS) $(CFLAGS) $(CODEGEN) $(WARNINGS) -MMD -MP -c $< -o $@
 
 -include $(OBJS:.o=.d)
 
@@ -51,12 +56,23 @@ test: check-deps
 
 demo: check-deps
 	@$(MAKE) --no-print-directory all
-	$(LUA) -e 'package.path="lua/?.lua;lua/?/init.lua;"..package.path; package.cpath="build/?.so;"..package.cpath' examples/00_linear_regression.lua
+	$(RUN_ENV) $(LUA) examples/00_linear_regression.lua
+
+LUA_FILES := $(patsubst lua/%,%,$(shell find lua/grilly -name '*.lua'))
 
 install: all
-	install -d $(DESTDIR)$(INST_LIBDIR)/grilly $(DESTDIR)$(INST_LUADIR)/grilly
+	install -d $(DESTDIR)$(INST_LIBDIR)/grilly
 	install -m 755 $(MODULE) $(DESTDIR)$(INST_LIBDIR)/grilly/core.so
-	install -m 644 lua/grilly/*.lua $(DESTDIR)$(INST_LUADIR)/grilly/
+	for f in $(LUA_FILES); do install -D -m 644 lua/$$f $(DESTDIR)$(INST_LUADIR)/$$f || exit 1; done
 
 clean:
 	rm -rf $(BUILD)
+
+# Benchmarks (bench/); results and machines are recorded in docs/benchmarks.md.
+
+build/bench/libbaseline.so: bench/baseline.c
+	@mkdir -p $(@D)
+	$(CC) -O3 -shared -fPIC -o $@ $<
+
+bench-cpu: all build/bench/libbaseline.so
+	$(RUN_ENV) $(LUA) bench/tensor_cpu.lua

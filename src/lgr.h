@@ -40,6 +40,12 @@ gr_device *lgr_check_device(lua_State *L, int idx);
  * functions to the module table on top of the stack. */
 void lgr_tensor_open(lua_State *L);
 void lgr_tensor_ops_open(lua_State *L);   /* the op methods and functions of grilly.Tensor */
+void lgr_file_open(lua_State *L);      /* grilly.save, grilly.load */
+/* Files: raises "fname: message" when a file operation failed; the path
+ * argument at idx (a NUL inside would silently shorten it). */
+void lgr_check_file(lua_State *L, gr_status s, const char *fname);
+const char *lgr_check_path(lua_State *L, int idx);
+void lgr_optim_open(lua_State *L);   /* the table `optim`: the three optimizer classes and helpers */
 void lgr_nn_open(lua_State *L);           /* the table nn of neural-network kernels */
 void lgr_data_open(lua_State *L);         /* the table data of file readers and generators */
 

@@ -43,9 +43,7 @@ static float check_float(lua_State *L, int arg, const char *what)
 /* read_idx(path[, {device}]) -> tensor, or nil, message */
 static int l_read_idx(lua_State *L)
 {
-    size_t len;
-    const char *path = luaL_checklstring(L, 1, &len);
-    if (strlen(path) != len) luaL_argerror(L, 1, "file name contains a NUL byte");
+    const char *path = lgr_check_path(L, 1);
     gr_device *dev = lgr_opt_device(L, 2);
     gr_tensor *t = NULL;
     gr_status s = gr_data_read_idx(path, dev, &t);
@@ -57,9 +55,7 @@ static int l_read_idx(lua_State *L)
 /* read_csv(path[, {delimiter = ",", header = false, device}]) -> tensor[, header line], or nil, message */
 static int l_read_csv(lua_State *L)
 {
-    size_t len;
-    const char *path = luaL_checklstring(L, 1, &len);
-    if (strlen(path) != len) luaL_argerror(L, 1, "file name contains a NUL byte");
+    const char *path = lgr_check_path(L, 1);
     char delim = ',';
     int header = 0;
     if (lua_istable(L, 2)) {

@@ -6,6 +6,7 @@ local grilly = {}
 for name, fn in pairs(core) do grilly[name] = fn end
 
 grilly.version = "0.1.0"
+grilly.optim = require "grilly.optim"
 grilly.nn = require "grilly.nn"
 grilly.data = require "grilly.data"
 

@@ -1,0 +1,115 @@
+/* The building blocks of one optimizer step, below the orchestration in
+ * gr_optim.c:
+ *   pass 1 (reduce, per device)  ->  global sums  ->  scalar rules (pure,
+ *   double)  ->  per-element coefficients  ->  pass 2 (update, per device).
+ * A device provides the two passes through gr_optim_device_ops; the scalar
+ * rules are the host mirror of a device's scalar kernel. */
+#ifndef GR_OPTIM_STEP_H
+#define GR_OPTIM_STEP_H
+
+#include "gr_optim.h"
+
+/* The global sums of pass 1, over every element of every parameter that
+ * has a gradient this step. */
+typedef enum gr_optim_sum {
+    GR_SUM_G_DPREV,     /* g · d_prev */
+    GR_SUM_G_MPREV,     /* g · m_prev (m before this step) */
+    GR_SUM_G_SQ,        /* g · g */
+    GR_SUM_E_SQ,        /* (g - ema_g)², g · g where ema_g is new */
+    GR_SUM_NONFINITE,   /* count of non-finite gradient elements */
+    GR_OPTIM_NSUMS
+} gr_optim_sum;
+
+/* One parameter as the passes see it. */
+typedef struct gr_optim_item {
+    gr_tensor *p;
+    const gr_tensor *g;   /* NULL: no gradient; pass 2 then only adds its d² */
+    gr_tensor *m, *v;
+    gr_tensor *vmax;      /* with amsgrad; where NULL, v stands in for it in d */
+    gr_tensor *ema;       /* with surprise on this step */
+    int ema_fresh;        /* ema was created by this step: it becomes g */
+} gr_optim_item;
+
+/* Pass 1's inputs. d_prev = m*inv_bc1 / (sqrt(vhat*inv_bc2) + eps), with the
+ * bias corrections of the previous step; vhat is vmax with amsgrad (v where
+ * the item has no vmax yet). */
+typedef struct gr_optim_reduce_coeffs {
+    int dprev;            /* read m and v for g·d_prev and g·m_prev */
+    int amsgrad;
+    float inv_bc1, inv_bc2, eps;
+    int surprise;         /* (g - ema_g)² */
+    int ema_write;        /* update ema_g in this pass (only where no skip can follow) */
+    float gamma, one_minus_gamma;
+} gr_optim_reduce_coeffs;
+
+/* Pass 2's inputs, derived in double from the new scalar state. */
+typedef struct gr_optim_update_coeffs {
+    float beta1, one_minus_beta1, beta2, one_minus_beta2;
+    float step_size;      /* lr / bc1 */
+    float decay;          /* 1 - lr * weight_decay */
+    float inv_bc1, inv_bc2, eps;
+    int amsgrad;
+    int dnorm;            /* accumulate Σd² of the new direction */
+    int ema_write;
+    float gamma, one_minus_gamma;
+} gr_optim_update_coeffs;
+
+/* The passes of one device. Both take every participating parameter at
+ * once (a device may run them as one multi-tensor dispatch) and write one
+ * partial per item, which the orchestration finishes in double. */
+typedef struct gr_optim_device_ops {
+    /* Items all have a gradient; partials[i*GR_OPTIM_NSUMS + s]. */
+    gr_status (*reduce)(const gr_optim_item *items, int n, const gr_optim_reduce_coeffs *c,
+                        double *partials);
+    /* Items with a gradient are updated; dnorm[i] gets Σd² where c->dnorm. */
+    gr_status (*update)(const gr_optim_item *items, int n, const gr_optim_update_coeffs *c,
+                        double *dnorm);
+    /* out = the item's d_prev under c (m and v present). */
+    gr_status (*direction)(const gr_optim_item *item, const gr_optim_reduce_coeffs *c, gr_tensor *out);
+} gr_optim_device_ops;
+
+extern const gr_optim_device_ops gr_optim_cpu_ops;
+
+/* The passes for a device, or an error naming it. */
+gr_status gr_optim_device_ops_get(const gr_device *dev, const gr_optim_device_ops **out);
+
+/* The one global reduction of the optimizers: out[s] = the sum over items
+ * of partials[i*width + s], added in item order. Every global sum of a step
+ * goes through here, so a distributed build adds its all-reduce in this one
+ * place. */
+gr_status gr_optim_reduce_global(const double *partials, int nitems, int width, double *out);
+
+/* What a step did; the scalar rules' flags. */
+enum {
+    GR_STEP_LR_ADAPTED = 1 << 0,
+    GR_STEP_BETA1_ADAPTED = 1 << 1,
+    GR_STEP_SURPRISE_UPDATED = 1 << 2,
+    GR_STEP_NONFINITE = 1 << 3,   /* a gradient element was not finite */
+    GR_STEP_SKIPPED = 1 << 4      /* nothing but skipped_steps changes (skip or error policy) */
+};
+
+/* Whether step t+1 computes surprise (and so needs ema_g). */
+int gr_optim_surprise_on(gr_optim_kind kind, const gr_optim_options *o, const gr_optim_scalars *s);
+
+/* Pass 1's coefficients for the step that follows state s. */
+void gr_optim_reduce_coeffs_make(gr_optim_kind kind, const gr_optim_options *o,
+                                 const gr_optim_scalars *s, gr_optim_reduce_coeffs *c);
+
+/* The scalar rules: from the finished global sums and the state before the
+ * step, the state the update uses (t, lr, beta1, P, G_lr, G_beta, var_ema,
+ * S, Sbar, gain, skipped_steps) and GR_STEP_* flags. prev_norm is left to
+ * gr_optim_scalar_finish. Pure: no allocation, no failure. */
+unsigned gr_optim_scalar_rules(gr_optim_kind kind, const gr_optim_options *o,
+                               const gr_optim_scalars *in, const double *sums,
+                               gr_optim_scalars *out);
+
+/* Pass 2's coefficients from the state and flags the scalar rules produced. */
+void gr_optim_update_coeffs_make(gr_optim_kind kind, const gr_optim_options *o,
+                                 const gr_optim_scalars *s, unsigned flags, gr_optim_update_coeffs *c);
+
+/* After pass 2: the normaliser of the next step (Σd² of the new direction
+ * or Σg² of this step's gradients) and the betas this step used. */
+void gr_optim_scalar_finish(gr_optim_kind kind, const gr_optim_options *o, const double *sums,
+                            double dnorm, gr_optim_scalars *s);
+
+#endif

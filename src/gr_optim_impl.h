@@ -1,0 +1,41 @@
+/* The optimizer record, shared by the orchestration (gr_optim.c) and the
+ * state loader (gr_optim_state.c). */
+#ifndef GR_OPTIM_IMPL_H
+#define GR_OPTIM_IMPL_H
+
+#include "gr_optim_step.h"
+
+/* A growable array of doubles; capacity doubles, so appends are amortised O(1). */
+typedef struct gr_optim_series {
+    double *data;
+    int64_t len, cap;
+} gr_optim_series;
+
+typedef struct gr_optim_entry {
+    gr_tensor *p;                         /* retained */
+    gr_tensor *slot[GR_OPTIM_NSLOTS];     /* owned; NULL until first used */
+} gr_optim_entry;
+
+struct gr_optim {
+    gr_optim_kind kind;
+    gr_optim_options o;
+    gr_optim_scalars s;
+    gr_device *device;
+    const gr_optim_device_ops *ops;
+    int n;
+    gr_optim_entry *params;
+    gr_optim_series hist[GR_OPTIM_NHIST];
+    /* Scratch of one step, sized for n parameters. */
+    gr_optim_item *items;
+    double *partials;          /* n * GR_OPTIM_NSUMS */
+    double *dnorm;             /* n */
+    unsigned char *created;    /* bit per slot created by the step in progress */
+};
+
+/* Makes room for at least `need` values. */
+gr_status gr_optim_series_reserve(gr_optim_series *h, int64_t need);
+
+/* Initial scalar state of a run with options o. */
+void gr_optim_scalars_init(const gr_optim_options *o, gr_optim_scalars *s);
+
+#endif
