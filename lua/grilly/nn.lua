@@ -12,18 +12,18 @@ for _, part in ipairs({ "grilly.nn.layers", "grilly.nn.loss", "grilly.nn.spiking
   for name, v in pairs(require(part)) do nn[name] = v end
 end
 
--- Writes a model's parameters (its state_dict) to a grilly tensor file.
+-- Writes a model's parameters (its state_dict) to a grilly tensor file,
+-- atomically (grilly.save).
 function nn.save(model, path)
-  return core.save(path, model:state_dict())
+  core.save(path, model:state_dict())
 end
 
 -- Reads parameters written by nn.save into the model, checking every name
--- and shape before copying. Returns the model.
+-- and shape before copying; file errors raise as in grilly.load. Returns
+-- the model.
 function nn.load(model, path)
   local params = model:parameters()
-  local device = params[1] and params[1].device or nil
-  local state, err = core.load(path, { device = device })
-  if state == nil then return nil, err end
+  local state = core.load(path, { device = params[1] and params[1].device or nil })
   return model:load_state_dict(state)
 end
 
