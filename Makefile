@@ -64,6 +64,8 @@ install: all
 	install -d $(DESTDIR)$(INST_LIBDIR)/grilly
 	install -m 755 $(MODULE) $(DESTDIR)$(INST_LIBDIR)/grilly/core.so
 	for f in $(LUA_FILES); do install -D -m 644 lua/$$f $(DESTDIR)$(INST_LUADIR)/$$f || exit 1; done
+	install -d $(DESTDIR)$(INST_BINDIR)
+	install -m 755 bin/grilly $(DESTDIR)$(INST_BINDIR)/grilly
 
 clean:
 	rm -rf $(BUILD)
