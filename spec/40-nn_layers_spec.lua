@@ -152,9 +152,9 @@ for _, device in ipairs(ref.devices()) do
       for _, m in ipairs(model.modules) do manual = m:forward(manual) end
       ref.assert_close(ref.read(model:forward(x)), ref.read(manual), 0, 0)
       model:eval()
-      for _, m in ipairs(model.modules) do assert.is_false(m.training) end
+      for _, m in ipairs(model.modules) do assert.is_false(m.is_training) end
       model:train()
-      for _, m in ipairs(model.modules) do assert.is_true(m.training) end
+      for _, m in ipairs(model.modules) do assert.is_true(m.is_training) end
       local s = nn.Sequential(nn.ReLU())
       assert.are.equal(s, s:add(nn.Tanh()))
       assert.are.equal(2, #s.modules)

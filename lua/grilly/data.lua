@@ -193,7 +193,8 @@ function Loader:reset()
   return self
 end
 
-function Loader:num_batches()
+-- The number of batches per epoch.
+function Loader:size()
   local full = math.floor(self.n / self.batch_size)
   return (self.drop_last or self.n % self.batch_size == 0) and full or full + 1
 end

@@ -164,7 +164,7 @@ function Dropout:describe() return string.format("Dropout(%g)", self.p) end
 
 function Dropout:forward(x)
   self:check_tensor(x, "input")
-  if self.training and self.p > 0 then
+  if self.is_training and self.p > 0 then
     self.mask = kernels.dropout_mask(x, self.p)
     self.output = x * self.mask
   else

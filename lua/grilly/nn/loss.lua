@@ -95,4 +95,10 @@ function loss.accuracy(logits, labels)
   return 1 - wrong / logits:size(1)
 end
 
+-- The accuracy of logits against labels, which grilly.train logs.
+function CrossEntropyLoss:accuracy(logits, labels)
+  self:check(logits, labels)
+  return loss.accuracy(logits, labels)
+end
+
 return loss

@@ -29,7 +29,7 @@ end
 -- A new instance of cls in training mode.
 function Module.instance(cls, fields)
   local self = fields or {}
-  self.training = true
+  self.is_training = true
   return setmetatable(self, cls)
 end
 
@@ -136,12 +136,19 @@ function Module:zero_grad()
   return self
 end
 
+-- Training mode (mode true or nil) or evaluation mode (false), recorded in
+-- is_training; Dropout is the layer that behaves differently.
 function Module:train(mode)
-  self.training = mode ~= false
+  self.is_training = mode ~= false
   return self
 end
 
 function Module:eval() return self:train(false) end
+
+-- Torch7's names for the two modes, which grilly.train's loop calls around
+-- a validation pass.
+function Module:training() return self:train(true) end
+function Module:evaluate() return self:train(false) end
 
 -- Moves the parameters to a device (before an optimizer takes them).
 function Module:to(device)

@@ -80,7 +80,7 @@ function Sequential:copy_state(state)
 end
 
 function Sequential:train(mode)
-  self.training = mode ~= false
+  self.is_training = mode ~= false
   for _, m in ipairs(self.modules) do m:train(mode) end
   return self
 end
