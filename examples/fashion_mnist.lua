@@ -65,7 +65,8 @@ end
 
 -- Trains model for opts.epochs epochs on train_data, evaluating on
 -- test_data after each. Returns the per-epoch summaries (epoch, seconds,
--- loss, accuracy, test_loss, test_accuracy, lr); seconds include the test pass.
+-- loss, accuracy, test_loss, test_accuracy, lr; seconds include the test
+-- pass) and the loop, whose history holds every step.
 function common.train(model, opt, train_data, test_data, opts)
   local columns = { "epoch", "seconds", "loss", "accuracy", "test_loss", "test_accuracy", "lr" }
   local epoch_log = opts.epoch_log ~= "" and assert(tsv.writer(opts.epoch_log, columns)) or nil
@@ -90,7 +91,7 @@ function common.train(model, opt, train_data, test_data, opts)
   loop:run { epochs = opts.epochs }
   loop:close()
   if epoch_log then epoch_log:close() end
-  return summaries
+  return summaries, loop
 end
 
 return common
