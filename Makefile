@@ -30,18 +30,51 @@ SRCS    := $(wildcard src/*.c)
 OBJS    := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 MODULE  := $(BUILD)/grilly/core.so
 
-.PHONY: all test demo install clean deps check-deps bench-cpu
+# Vulkan kernels: shaders/NAME.comp is compiled by glslc into SPIR-V emitted
+# as a C initializer (build/gen/shaders/NAME.spv.inc, with a depfile so that
+# edits to included shaders/*.glsl rebuild it) and embedded through the
+# generated table build/gen/gr_vk_shaders.[ch]. The module loads Vulkan at
+# run time, so only building needs glslc and the Vulkan headers.
+GLSLC        ?= glslc
+GLSLCFLAGS   ?= -O
+SHADER_NAMES := $(patsubst shaders/%.comp,%,$(sort $(wildcard shaders/*.comp)))
+SPV_INCS     := $(SHADER_NAMES:%=$(BUILD)/gen/shaders/%.spv.inc)
+GEN          := $(BUILD)/gen
+OBJS         += $(BUILD)/obj/gen/gr_vk_shaders.o
+
+.PHONY: all test demo install clean deps check-deps bench-cpu FORCE
 all: $(MODULE)
 
 $(MODULE): $(OBJS)
 	@mkdir -p $(@D)
 	$(CC) -shared -o $@ $(OBJS) $(LDFLAGS) $(LIBS)
 
-$(BUILD)/obj/%.o: src/%.c
+$(BUILD)/obj/%.o: src/%.c | $(GEN)/gr_vk_shaders.h
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -fPIC $(CPPFLAGS) $(CFLAGS) $(CODEGEN) $(WARNINGS) -MMD -MP -c $< -o $@
 
--include $(OBJS:.o=.d)
+$(BUILD)/obj/gen/gr_vk_shaders.o: $(GEN)/gr_vk_shaders.c $(GEN)/gr_vk_shaders.h $(SPV_INCS)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -fPIC $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -c $< -o $@
+
+$(GEN)/shaders/%.spv.inc: shaders/%.comp
+	@mkdir -p $(@D)
+	$(GLSLC) --target-env=vulkan1.2 $(GLSLCFLAGS) -Ishaders -MD -MF $@.d -mfmt=c -o $@ $<
+
+# The kernel list, rewritten only when shaders are added or removed.
+$(GEN)/shader-names: FORCE
+	@mkdir -p $(@D)
+	@echo '$(SHADER_NAMES)' | cmp -s - $@ || echo '$(SHADER_NAMES)' > $@
+
+$(GEN)/gr_vk_shaders.h: $(GEN)/shader-names tools/gen_shaders.sh
+	@sh tools/gen_shaders.sh header $@ $(SHADER_NAMES)
+
+$(GEN)/gr_vk_shaders.c: $(GEN)/shader-names tools/gen_shaders.sh
+	@sh tools/gen_shaders.sh source $@ $(SHADER_NAMES)
+
+FORCE:
+
+-include $(OBJS:.o=.d) $(SPV_INCS:=.d)
 
 # Installs missing Debian/Ubuntu packages (apt-get, with sudo when not root).
 deps:

@@ -9,6 +9,7 @@ typedef struct gr_vk_device_info {
     char type[16];          /* "discrete", "integrated", "virtual", "cpu", "other" */
     size_t memory_bytes;    /* largest device-local heap */
     unsigned subgroup_size;
+    int float64;            /* shaderFloat64: double arithmetic in shaders */
 } gr_vk_device_info;
 
 /* Number of Vulkan physical devices; 0 (not an error) without a loader or device. */
@@ -18,5 +19,8 @@ gr_status gr_vk_device_info_get(int index, gr_vk_device_info *info);
 gr_status gr_vk_device_open(int index, gr_device **out);
 /* Index of the preferred real GPU (discrete, then integrated), or -1 if none. */
 int gr_vk_preferred_index(void);
+
+/* Warnings and errors reported by the validation layer so far (GRILLY_VALIDATION=1). */
+unsigned long gr_vk_validation_messages(void);
 
 #endif

@@ -280,3 +280,31 @@ for _, device in ipairs(ref.devices()) do
     end)
   end)
 end
+
+local devices = ref.devices()
+local check = #devices > 1 and describe or pending
+check("spiking kernels across devices", function()
+  it("give the CPU's spikes, membranes, gradients and rate codes on " .. tostring(devices[2]), function()
+    local rng = ref.rng(4242)
+    local shape = { 5, 3, 7 }
+    local fx, fg = ref.random_flat(rng, shape, -1, 2), ref.random_flat(rng, shape)
+    for _, surrogate in ipairs({ "atan", "sigmoid", "fast_sigmoid" }) do
+      local results = {}
+      for _, device in ipairs({ "cpu", devices[2] }) do
+        local lif = nn.LIF { tau = 3, v_reset = 0.1, surrogate = surrogate }
+        local x = ref.tensor(fx, shape, device)
+        local out = ref.read(lif:forward(x))
+        results[#results + 1] = { out, ref.read(lif.membrane), ref.read(lif:backward(x, ref.tensor(fg, shape, device))) }
+      end
+      ref.assert_close(results[2][1], results[1][1], 0, 0, surrogate .. " spikes")
+      ref.assert_close(results[2][2], results[1][2], 1e-6, 1e-6, surrogate .. " membrane")
+      ref.assert_close(results[2][3], results[1][3], 1e-5, 1e-6, surrogate .. " gradient")
+    end
+    local codes = {}
+    for _, device in ipairs({ "cpu", devices[2] }) do
+      grilly.manual_seed(17)
+      codes[#codes + 1] = ref.read(nn.encode.rate(ref.tensor(ref.map(fx, function(v) return v / 2 end), shape, device), 3))
+    end
+    ref.assert_close(codes[2], codes[1], 0, 0, "rate code")
+  end)
+end)

@@ -95,6 +95,7 @@ static int l_devices(lua_State *L)
         lua_pushstring(L, info.type); lua_setfield(L, -2, "type");
         lua_pushnumber(L, (lua_Number)info.memory_bytes); lua_setfield(L, -2, "memory");
         lua_pushinteger(L, (lua_Integer)info.subgroup_size); lua_setfield(L, -2, "subgroup_size");
+        lua_pushboolean(L, info.float64); lua_setfield(L, -2, "float64");
         lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
     }
     return 1;
@@ -128,5 +129,6 @@ int luaopen_grilly_core(lua_State *L)
     lgr_optim_open(L);
     lgr_nn_open(L);
     lgr_data_open(L);
+    lgr_vulkan_open(L);
     return 1;
 }

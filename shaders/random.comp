@@ -1,0 +1,33 @@
+#version 450
+// Philox4x32-10 random fills, operation for operation as gr_random.h:
+// element i uses counter block (c lo, c hi, 0, 0) with c = counter + i under
+// key (seed lo, seed hi). Specialization: 1 = 0 uniform on [a, b), 1 normal
+// with mean a and std b (Box-Muller, float32).
+#include "common.glsl"
+#include "philox.glsl"
+
+layout(constant_id = 1) const uint KIND = 0;
+
+layout(push_constant) uniform Push {
+    Floats o; uint n; uint seed_lo; uint seed_hi; uint counter_lo; uint counter_hi; float a; float b;
+} p;
+
+void main()
+{
+    for (uint i = gl_GlobalInvocationID.x; i < p.n; i += grid_threads()) {
+        uint carry;
+        uint lo = uaddCarry(p.counter_lo, i, carry);
+        uvec4 o = philox(uvec4(lo, p.counter_hi + carry, 0u, 0u), uvec2(p.seed_lo, p.seed_hi));
+        precise float r;
+        if (KIND == 0) {
+            float u = float(o.x >> 8) * (1.0 / 16777216.0);
+            r = p.a + (p.b - p.a) * u;
+        } else {
+            float u1 = float((o.x >> 8) + 1u) * (1.0 / 16777216.0);
+            float u2 = float(o.y >> 8) * (1.0 / 16777216.0);
+            float z = sqrt(-2.0 * log(u1)) * cos(6.28318530717958647692 * u2);
+            r = p.a + p.b * z;
+        }
+        p.o.v[i] = r;
+    }
+}

@@ -1,0 +1,84 @@
+/* Compute pipelines, created on first use from the embedded SPIR-V and
+ * cached per device by (kernel, specialization constants). Every kernel uses
+ * one pipeline layout: 128 bytes of push constants carrying buffer device
+ * addresses and sizes, no descriptor sets. */
+#include "gr_vk.h"
+#include "gr_vk_shaders.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+gr_status gr_vk_pipeline_layout_create(gr_vk_device *d)
+{
+    VkPushConstantRange range = { .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT, .offset = 0, .size = 128 };
+    VkPipelineLayoutCreateInfo lci = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+        .pushConstantRangeCount = 1, .pPushConstantRanges = &range,
+    };
+    VkResult r = d->fn.vkCreatePipelineLayout(d->device, &lci, NULL, &d->layout);
+    if (r != VK_SUCCESS) return gr_fail(GR_EDEVICE, "vkCreatePipelineLayout failed (%s)", gr_vk_result_str(r));
+    return GR_OK;
+}
+
+void gr_vk_pipelines_destroy(gr_vk_device *d)
+{
+    for (int i = 0; i < d->npipelines; i++)
+        d->fn.vkDestroyPipeline(d->device, d->pipelines[i].pipeline, NULL);
+    free(d->pipelines);
+    d->pipelines = NULL;
+    d->npipelines = d->cappipelines = 0;
+    if (d->layout) d->fn.vkDestroyPipelineLayout(d->device, d->layout, NULL);
+    d->layout = VK_NULL_HANDLE;
+}
+
+static gr_status create_pipeline(gr_vk_device *d, int kernel, const uint32_t spec[4], VkPipeline *out)
+{
+    const gr_vk_shader_code *code = &gr_vk_shaders[kernel];
+    VkShaderModuleCreateInfo mci = {
+        .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO, .codeSize = code->size, .pCode = code->words,
+    };
+    VkShaderModule module;
+    VkResult r = d->fn.vkCreateShaderModule(d->device, &mci, NULL, &module);
+    if (r != VK_SUCCESS)
+        return gr_fail(GR_EDEVICE, "cannot load kernel '%s' (%s)", code->name, gr_vk_result_str(r));
+    VkSpecializationMapEntry entries[4];
+    for (uint32_t i = 0; i < 4; i++)
+        entries[i] = (VkSpecializationMapEntry){ .constantID = i, .offset = i * 4, .size = 4 };
+    VkSpecializationInfo si = { .mapEntryCount = 4, .pMapEntries = entries, .dataSize = 16, .pData = spec };
+    VkComputePipelineCreateInfo pci = {
+        .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+        .stage = {
+            .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO, .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+            .module = module, .pName = "main", .pSpecializationInfo = &si,
+        },
+        .layout = d->layout,
+    };
+    r = d->fn.vkCreateComputePipelines(d->device, VK_NULL_HANDLE, 1, &pci, NULL, out);
+    d->fn.vkDestroyShaderModule(d->device, module, NULL);
+    if (r != VK_SUCCESS)
+        return gr_fail(GR_EDEVICE, "cannot build kernel '%s' (%s)", code->name, gr_vk_result_str(r));
+    return GR_OK;
+}
+
+gr_status gr_vk_pipeline_get(gr_vk_device *d, int kernel, const uint32_t spec[4], VkPipeline *out)
+{
+    for (int i = 0; i < d->npipelines; i++) {
+        gr_vk_pipeline *p = &d->pipelines[i];
+        if (p->shader == kernel && memcmp(p->spec, spec, sizeof p->spec) == 0) { *out = p->pipeline; return GR_OK; }
+    }
+    if (d->npipelines == d->cappipelines) {
+        int cap = d->cappipelines ? d->cappipelines * 2 : 32;
+        gr_vk_pipeline *grown = realloc(d->pipelines, (size_t)cap * sizeof *grown);
+        if (!grown) return gr_fail(GR_ENOMEM, "out of host memory");
+        d->pipelines = grown;
+        d->cappipelines = cap;
+    }
+    VkPipeline pipeline;
+    GR_TRY(create_pipeline(d, kernel, spec, &pipeline));
+    gr_vk_pipeline *p = &d->pipelines[d->npipelines++];
+    p->shader = kernel;
+    memcpy(p->spec, spec, sizeof p->spec);
+    p->pipeline = pipeline;
+    *out = pipeline;
+    return GR_OK;
+}
