@@ -258,6 +258,11 @@ for _, device in ipairs(ref.devices()) do
       local r = ref.read(nn.encode.rate(x, 2))
       local fx = ref.read(x)
       for k = 1, 12 do assert.are.equal(u[k] < fx[(k - 1) % 6 + 1] and 1 or 0, r[k]) end
+      -- Its backward pass is the sum over steps (straight through).
+      local enc = nn.RateEncoder(2)
+      enc:forward(x)
+      local g = ref.tensor({ 1, 2, 3, 4, 5, 6, 10, 20, 30, 40, 50, 60 }, { 2, 6 }, device)
+      ref.assert_tensor(enc:backward(x, g), { 11, 22, 33, 44, 55, 66 }, { 6 }, device)
     end)
 
     it("latency coding fires once, earlier for brighter inputs, never at or below the threshold", function()
