@@ -2,7 +2,7 @@
 -- example 04 and the MLP of example 03 (test accuracy per epoch, seconds
 -- per epoch), and the learning-rate robustness sweep of AdamW against
 -- AutoHypergradientAdamW on both. Runs the examples as separate processes
--- and prints Markdown tables (docs/benchmarks-quality.md records them).
+-- and prints Markdown tables (docs/benchmarks.md records them).
 --
 --   luajit bench/quality/quality.lua [snn] [mlp] [sweep] [--device D] [--seeds N]
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
