@@ -27,8 +27,8 @@ local log = os.tmpname()
 
 -- Runs an example with the given options; returns its per-epoch rows.
 local function run(script, options)
-  local cmd = string.format("luajit %s%s --quiet --device %s --epoch-log %s %s > /dev/null", examples, script, device,
-                            log, options)
+  local cmd = string.format("luajit %s%s --quiet --device %s --epoch-log %s --log '' --plot '' %s > /dev/null", examples,
+                            script, device, log, options)
   assert(os.execute(cmd) == 0, "failed: " .. cmd)
   local t = tsv.read(log)
   local rows = {}
