@@ -96,6 +96,8 @@ static int l_devices(lua_State *L)
         lua_pushnumber(L, (lua_Number)info.memory_bytes); lua_setfield(L, -2, "memory");
         lua_pushinteger(L, (lua_Integer)info.subgroup_size); lua_setfield(L, -2, "subgroup_size");
         lua_pushboolean(L, info.float64); lua_setfield(L, -2, "float64");
+        lua_pushboolean(L, info.keeps_inf_nan); lua_setfield(L, -2, "keeps_inf_nan");
+        lua_pushboolean(L, info.keeps_denormals); lua_setfield(L, -2, "keeps_denormals");
         lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
     }
     return 1;
