@@ -124,6 +124,7 @@ static void block_release(gr_vk_device *d, gr_vk_pool *pool, gr_vk_block *b)
     if (b->buffer) d->fn.vkDestroyBuffer(d->device, b->buffer, NULL);
     if (b->memory) d->fn.vkFreeMemory(d->device, b->memory, NULL);
     pool->reserved -= b->size;
+    if (pool == &d->tensors) d->base.bytes_reserved -= b->size;
     free(b->free);
     free(b);
 }
@@ -165,6 +166,7 @@ static gr_status block_new(gr_vk_device *d, gr_vk_pool *pool, VkDeviceSize size,
     }
     b->size = size;
     pool->reserved += size;
+    if (pool == &d->tensors) d->base.bytes_reserved += size;
     VkBufferCreateInfo bci = {
         .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = size, .usage = buffer_usage,
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,

@@ -109,7 +109,8 @@ static int l_device_bytes(lua_State *L)
     if (lua_isnoneornil(L, 1)) lgr_check(L, gr_device_default(&dev));
     else dev = lgr_check_device(L, 1);
     lua_pushnumber(L, (lua_Number)dev->bytes_in_use);
-    return 1;
+    lua_pushnumber(L, (lua_Number)gr_device_bytes_reserved(dev));
+    return 2;
 }
 
 static const luaL_Reg core_functions[] = {
