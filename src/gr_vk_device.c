@@ -1,5 +1,5 @@
 /* Vulkan devices: enumeration, feature detection, opening and teardown. */
-#include "gr_vk.h"
+#include "gr_vk_ops.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +158,12 @@ static gr_status create_device(gr_vk_instance_state *inst, VkPhysicalDevice pd, 
         return gr_fail(GR_EDEVICE, "%s supports Vulkan %u.%u only (grilly needs 1.2 or newer)",
                        d->props.deviceName, VK_API_VERSION_MAJOR(d->props.apiVersion),
                        VK_API_VERSION_MINOR(d->props.apiVersion));
+
+    /* The kernels run workgroups of 256 threads; Vulkan promises only 128. */
+    const VkPhysicalDeviceLimits *lim = &d->props.limits;
+    if (lim->maxComputeWorkGroupInvocations < GR_VK_WG || lim->maxComputeWorkGroupSize[0] < GR_VK_WG)
+        return gr_fail(GR_EDEVICE, "%s runs at most %u threads per workgroup (grilly's kernels need %u)",
+                       d->props.deviceName, lim->maxComputeWorkGroupInvocations, GR_VK_WG);
 
     VkPhysicalDeviceVulkan12Features f12 = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES };
     VkPhysicalDeviceFeatures2 feats = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f12 };
