@@ -1,5 +1,6 @@
 #version 450
-// out = a op b. Specialization: 1 = the operator (gr_binop), 2 = the layout:
+// out = a op b with IEEE results, division exactly rounded (ieee.glsl).
+// Specialization: 1 = the operator (gr_binop), 2 = the layout:
 // 0 both contiguous, 1 b a scalar, 2 a a scalar, 3 a general broadcast plan
 // (output dimensions with per-input strides, 0 where broadcast);
 // 3 = 1 when the contiguous operands are 16-byte aligned (vec4 access).
