@@ -40,9 +40,6 @@ bool less_ieee(float x, float y)
     return !is_nan(x) && !is_nan(y) && order_key(x) < order_key(y);
 }
 
-// 2^n as a float, for -126 <= n <= 127.
-float pow2(int n) { return uintBitsToFloat(uint(n + 127) << 23); }
-
 // For the magnitude bits a of a finite nonzero float: the integer m in
 // [2^23, 2^24) and e with |x| = m 2^e (subnormals normalised).
 uint significand(uint a, out int e)
@@ -55,6 +52,10 @@ uint significand(uint a, out int e)
     e = -149 - sh;
     return a << sh;
 }
+
+// m 2^k as a float, for m in [2^23, 2^24) and -149 <= k <= 104 (exact,
+// without an int-to-float conversion).
+float from_significand(uint m, int k) { return uintBitsToFloat((uint(k + 150) << 23) | (m & 0x007fffffu)); }
 
 // The bits of m 2^k for m in [2^23, 2^24] and -149 <= k <= 104, or of the
 // subnormal m 2^-149 for m <= 2^23. m = 2^24 carries into the exponent, as
@@ -128,14 +129,15 @@ float div_ieee(float x, float y)
     int k = ex - ey - t;
     if (k > 104) return inf_with(s);
     uint den = Y;
+    int dk = 0;                             // den = Y 2^dk
     if (k < -149) {                         // subnormal: fewer quotient bits
         t -= -149 - k;
         k = -149;
         if (t < -1) return zero_with(s);    // below half the smallest subnormal
-        if (t == -1) { t = 0; den = Y << 1; }
+        if (t == -1) { t = 0; den = Y << 1; dk = 1; }
     }
     uint num = X << t;                      // modulo 2^32, like every product below
-    uint q = uint(float(X) / float(den) * pow2(t));
+    uint q = uint(from_significand(X, t) / from_significand(Y, dk));
     int r = int(num - q * den);
     for (int i = 0; i < 8 && r < 0; i++) { q--; r += int(den); }
     for (int i = 0; i < 8 && r >= int(den); i++) { q++; r -= int(den); }
@@ -157,7 +159,7 @@ float sqrt_ieee(float x)
     int t = (e & 1) == 0 ? 24 : 23;                 // m 2^t in [2^46, 2^48), e - t even
     int k = (e - t) / 2;
     uint rad = m << t;
-    uint q = uint(sqrt(float(m) * pow2(t)));
+    uint q = uint(sqrt(from_significand(m, t)));
     int r = int(rad - q * q);
     for (int i = 0; i < 8 && r < 0; i++) { r += int(2u * q - 1u); q--; }
     for (int i = 0; i < 8 && r > int(2u * q); i++) { r -= int(2u * q + 1u); q++; }
