@@ -750,6 +750,31 @@ static const luaL_Reg optim_functions[] = {
     {NULL, NULL},
 };
 
+static void add_name(lua_State *L, int *n, const char *name)
+{
+    lua_pushstring(L, name);
+    lua_rawseti(L, -2, ++*n);
+}
+
+/* Pushes the array of cls's readable fields (properties, histories and
+ * hyperparameters), which tools such as the REPL's completion list. */
+static void push_field_names(lua_State *L, const lgr_optim_class *cls)
+{
+    int n = 0;
+    lua_newtable(L);
+    for (const lgr_optim_property *p = common_properties; p->name; p++) add_name(L, &n, p->name);
+    for (const lgr_optim_property *p = cls->properties; p && p->name; p++) add_name(L, &n, p->name);
+    for (int h = 0; h < GR_OPTIM_NHIST; h++) {
+        if (!(cls->histories & (1u << h))) continue;
+        lua_pushfstring(L, "%s_history", gr_optim_history_name((gr_optim_history_id)h));
+        lua_rawseti(L, -2, ++n);
+    }
+    const char *name;
+    for (int i = 0; (name = gr_optim_option_name(cls->kind, i)) != NULL; i++) add_name(L, &n, name);
+    add_name(L, &n, "beta1");
+    add_name(L, &n, "beta2");
+}
+
 void lgr_optim_register(lua_State *L, const lgr_optim_class *cls, lua_CFunction ctor)
 {
     int known = 0;
@@ -762,6 +787,8 @@ void lgr_optim_register(lua_State *L, const lgr_optim_class *cls, lua_CFunction 
     lua_newtable(L);
     luaL_register(L, NULL, optim_methods);
     lua_setfield(L, -2, "methods");
+    push_field_names(L, cls);
+    lua_setfield(L, -2, "__fields");
     lua_pop(L, 1);
     lua_pushcfunction(L, ctor);
     lua_setfield(L, -2, gr_optim_kind_name(cls->kind));

@@ -98,17 +98,7 @@ function M.fix_crc(s)
   return body .. M.u32(M.crc32c(body))
 end
 
-function M.write(path, bytes)
-  local f = assert(io.open(path, "wb"))
-  f:write(bytes)
-  f:close()
-end
-
-function M.read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local scratch = require "scratch_files"
+M.write, M.read = scratch.write, scratch.read
 
 return M
