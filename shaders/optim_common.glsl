@@ -11,6 +11,7 @@
 // state (doubles, in the order of gr_optim_scalar_name, then the fields
 // below), and the coefficients the scalar kernel derives for the passes.
 #include "common.glsl"
+#include "ieee.glsl"
 
 layout(buffer_reference, std430, buffer_reference_align = 8) buffer Doubles { double v[]; };
 layout(buffer_reference, std430, buffer_reference_align = 4) buffer Uints { uint v[]; };

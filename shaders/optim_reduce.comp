@@ -1,8 +1,8 @@
 #version 450
 // Optimizer pass 1 (reduce) over every piece with a gradient, in one
 // dispatch: per-workgroup partial sums of g·d_prev, g·m_prev, g·g,
-// (g - ema_g)² and the count of non-finite gradient elements (an explicit
-// isnan/isinf test), in double. d_prev and m_prev come from m and v (vmax);
+// (g - ema_g)² and the count of non-finite gradient elements (tested on the
+// bit pattern, never inferred from a sum), in double. d_prev and m_prev come from m and v (vmax);
 // with surprise on, the new ema_g is written here too, into the other buffer
 // of a double-buffered ema_g (so a skipped step leaves the current one as it
 // was), or in place when nothing can skip the step.
@@ -30,7 +30,7 @@ float ib1, ib2, eps, gamma, omg;
 // One element's terms; returns its new ema_g (fresh: the ema_g starts as g).
 float take(float g, float m, float vh, float e, bool fresh)
 {
-    chunk_nf += isnan(g) || isinf(g) ? 1u : 0u;
+    chunk_nf += is_finite(g) ? 0u : 1u;   // on the bits: no float mode can change it
     if (ALL_SUMS == 0u) return 0.0;
     double x = double(g);
     acc_gg += x * x;

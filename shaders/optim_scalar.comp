@@ -17,6 +17,13 @@
 #include "optim_common.glsl"
 #include "optim_math.glsl"
 
+// NaN and infinities kept through the float64 rules (a NaN lr stays NaN, as on
+// the CPU, under nonfinite = "propagate") where the device offers it;
+// src/gr_vk_pipeline.c removes the mode elsewhere. It takes the place of
+// common.glsl's float32 form (one mode per kernel): this kernel's float32
+// work is conversions only.
+spirv_execution_mode(capabilities = [4466], 4461, 64);   // SignedZeroInfNanPreserve
+
 layout(constant_id = 1) const uint MODE = 0u;
 
 layout(push_constant) uniform Push {

@@ -125,9 +125,11 @@ typedef struct gr_vk_pipeline {
 
 /* Which float-control execution modes the kernels declare (shaders/common.glsl)
  * a device accepts: SignedZeroInfNanPreserve, DenormPreserve and
- * RoundingModeRTE, each for float32. */
+ * RoundingModeRTE, each for float32, and SignedZeroInfNanPreserve for the
+ * float64 of the optimizer's kernels (shaders/optim_common.glsl). */
 typedef struct gr_vk_float_modes {
     int inf_nan, denormals, round_even;
+    int inf_nan64;
 } gr_vk_float_modes;
 
 /* Fills *m for a physical device (gr_vk_device.c). */

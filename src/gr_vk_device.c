@@ -44,6 +44,7 @@ void gr_vk_float_modes_get(const gr_vk_instance_state *inst, VkPhysicalDevice pd
     VkPhysicalDeviceProperties2 props = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &fc };
     inst->fn.vkGetPhysicalDeviceProperties2(pd, &props);
     m->inf_nan = fc.shaderSignedZeroInfNanPreserveFloat32 == VK_TRUE;
+    m->inf_nan64 = fc.shaderSignedZeroInfNanPreserveFloat64 == VK_TRUE;
     /* The kernels set the modes for float32 alone, which a device whose
      * float widths all share one mode cannot take. */
     m->denormals = fc.shaderDenormPreserveFloat32 == VK_TRUE &&

@@ -45,16 +45,17 @@ void gr_vk_pipelines_destroy(gr_vk_device *d)
 #define SPV_CAP_SIGNED_ZERO_INF_NAN_PRESERVE 4466u
 #define SPV_CAP_ROUNDING_MODE_RTE 4467u
 
-/* Whether the device takes a float-control mode or capability (anything else: yes). */
-static int supported(const gr_vk_float_modes *m, uint32_t opcode, uint32_t what)
+/* Whether the device takes a float-control mode (for floats `width` bits
+ * wide) or capability; anything else: yes. */
+static int supported(const gr_vk_float_modes *m, uint32_t opcode, uint32_t what, uint32_t width)
 {
     if (opcode == SPV_OP_EXECUTION_MODE) {
         if (what == SPV_MODE_DENORM_PRESERVE) return m->denormals;
-        if (what == SPV_MODE_SIGNED_ZERO_INF_NAN_PRESERVE) return m->inf_nan;
+        if (what == SPV_MODE_SIGNED_ZERO_INF_NAN_PRESERVE) return width == 64 ? m->inf_nan64 : m->inf_nan;
         if (what == SPV_MODE_ROUNDING_MODE_RTE) return m->round_even;
     } else if (opcode == SPV_OP_CAPABILITY) {
         if (what == SPV_CAP_DENORM_PRESERVE) return m->denormals;
-        if (what == SPV_CAP_SIGNED_ZERO_INF_NAN_PRESERVE) return m->inf_nan;
+        if (what == SPV_CAP_SIGNED_ZERO_INF_NAN_PRESERVE) return m->inf_nan || m->inf_nan64;
         if (what == SPV_CAP_ROUNDING_MODE_RTE) return m->round_even;
     }
     return 1;
@@ -73,8 +74,9 @@ static uint32_t *code_for_device(const gr_vk_device *d, const gr_vk_shader_code 
         size_t len = ins[0] >> 16;
         if (len == 0 || len > n - i) len = n - i;      /* malformed: keep the rest as it is */
         uint32_t opcode = ins[0] & 0xffffu;
-        int drop = (opcode == SPV_OP_EXECUTION_MODE && len >= 3 && !supported(&d->float_modes, opcode, ins[2])) ||
-                   (opcode == SPV_OP_CAPABILITY && len >= 2 && !supported(&d->float_modes, opcode, ins[1]));
+        uint32_t width = len >= 4 ? ins[3] : 32;   /* an execution mode's operand */
+        int drop = (opcode == SPV_OP_EXECUTION_MODE && len >= 3 && !supported(&d->float_modes, opcode, ins[2], width)) ||
+                   (opcode == SPV_OP_CAPABILITY && len >= 2 && !supported(&d->float_modes, opcode, ins[1], 32));
         if (!drop) {
             memcpy(out + o, ins, len * sizeof(uint32_t));
             o += len;
