@@ -111,7 +111,10 @@ gr_status gr_optim_device_ops_get(const gr_device *dev, const gr_optim_device_op
 /* The one global reduction of the optimizers: out[s] = the sum over items
  * of partials[i*width + s], added in item order. Every global sum of a step
  * goes through here, so a distributed build adds its all-reduce in this one
- * place. */
+ * place. The fused Vulkan step, whose sums never reach the host, finishes
+ * them in its scalar kernel (totals() in shaders/optim_scalar.comp): the
+ * device-side counterpart, where such a build all-reduces a step's five
+ * sums. */
 gr_status gr_optim_reduce_global(const double *partials, int nitems, int width, double *out);
 
 /* What a step did; the scalar rules' flags. */
