@@ -193,6 +193,34 @@ describe("the fused Vulkan optimizer step", function()
     assert.are.same(expected, support.observe(second, again))
   end)
 
+  it("follows a state loaded from the CPU and option writes mid-run like the CPU", function()
+    -- Surprise in place under "propagate", then double-buffered once "skip" is
+    -- written; amsgrad switched on; a skipped step; a state from another device.
+    local function make(device, from)
+      local tensors, _, grads = support.problem(31, SHAPES, device)
+      local opt = optim.AutoHypergradientAdamW(tensors, { warmup_steps = 1, track_surprise = true,
+                                                          nonfinite = "propagate", lr = 0.02 })
+      if from then opt:load_state_dict(from) end
+      for k = 1, 16 do
+        if k == 6 then opt.nonfinite = "skip" end
+        if k == 9 then opt.amsgrad = true end
+        local g = grads(k)
+        if k == 11 then poison(g, math.huge) end
+        opt:step(support.grads_table(tensors, g, device))
+      end
+      return support.observe(opt, tensors), opt
+    end
+    local cpu, cpu_opt = make("cpu")
+    local vk = make(DEV)
+    support.assert_close(cpu, vk, 1e-5, 1e-7, "run")
+    assert.are.equal(1, vk.skipped_steps)
+    -- A CPU state carried on on Vulkan: the same as carrying it on on the CPU.
+    local sd = cpu_opt:state_dict()
+    local on_cpu = make("cpu", sd)
+    local on_vk = make(DEV, sd)
+    support.assert_close(on_cpu, on_vk, 1e-5, 1e-7, "resumed")
+  end)
+
   it("runs the staged passes of devices without float64 shaders to the CPU's results", function()
     local env = "GRILLY_OPTIM_STAGED=1 GRILLY_VALIDATION=" .. (os.getenv("GRILLY_VALIDATION") or "0")
     local function output(cmd)
