@@ -235,3 +235,11 @@ describe("the fused Vulkan optimizer step", function()
     assert.matches("[1-9]%d* passed, 0 failed", out)
   end)
 end)
+
+describe("grilly.stream_stats", function()
+  it("refuses a device without a command stream", function()
+    assert.error_matches(function() grilly.stream_stats("cpu") end,
+      "bad argument #1 to 'stream_stats' (cpu has no command stream (a Vulkan device expected))", nil, true)
+    assert.error_matches(function() grilly.stream_stats("tpu") end, "bad argument #1 to 'stream_stats'", nil, true)
+  end)
+end)
