@@ -14,7 +14,6 @@
 #include "ieee.glsl"
 
 layout(buffer_reference, std430, buffer_reference_align = 8) buffer Doubles { double v[]; };
-layout(buffer_reference, std430, buffer_reference_align = 4) buffer Uints { uint v[]; };
 
 const uint WG = gl_WorkGroupSize.x;
 const uint CHUNK = 4096u;        // elements per chunk

@@ -17,7 +17,7 @@ layout(constant_id = 2) const uint PER_PARAM = 0u;
 layout(constant_id = 3) const uint AMSGRAD = 0u;
 
 layout(push_constant) uniform Push {
-    Pieces pieces; Block blk; Doubles partials; Uints tflags; Uints counts;
+    Pieces pieces; Block blk; Doubles partials; Words tflags; Words counts;
     uint npieces; uint chunks;
 } p;
 

@@ -27,7 +27,7 @@ spirv_execution_mode(capabilities = [4466], 4461, 64);   // SignedZeroInfNanPres
 layout(constant_id = 1) const uint MODE = 0u;
 
 layout(push_constant) uniform Push {
-    Block blk; Doubles parts1; Doubles parts2; Uints pinfo; Uints tflags; Doubles ring;
+    Block blk; Doubles parts1; Doubles parts2; Words pinfo; Words tflags; Doubles ring;
     uint ring_slot;   // where this step's record goes; ~0u: the class keeps no histories
     uint groups1;     // partials of pass 1 (0: pass 1 did not run)
     uint groups2;     // partials pass 2 will write (0: no Σd²)

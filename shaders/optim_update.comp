@@ -13,7 +13,7 @@ layout(constant_id = 1) const uint AMSGRAD = 0u;
 layout(constant_id = 2) const uint DNORM = 0u;
 
 layout(push_constant) uniform Push {
-    Pieces pieces; Block blk; Doubles partials; Uints tflags;
+    Pieces pieces; Block blk; Doubles partials; Words tflags;
     uint npieces; uint chunks;
 } p;
 
