@@ -14,7 +14,7 @@ double d_nan() { return packDouble2x32(uvec2(0u, 0x7ff80000u)); }
 double pow2(int k) { return packDouble2x32(uvec2(0u, uint(k + 1023) << 20)); }
 
 // x * 2^k for |k| <= 2044, in two exact steps.
-double scale2(double x, int k)
+double scale2_d(double x, int k)
 {
     int h = k / 2;
     return x * pow2(h) * pow2(k - h);
@@ -48,7 +48,7 @@ double exp_d(double x)
     if (x < -745.2lf) return 0.0lf;
     double k = floor(x * INV_LN2 + 0.5lf);
     double r = (x - k * LN2_HI) - k * LN2_LO;   // |r| <= 0.35
-    return scale2(1.0lf + expm1_small(r), int(k));
+    return scale2_d(1.0lf + expm1_small(r), int(k));
 }
 
 double expm1_d(double x)
