@@ -15,7 +15,7 @@ WARNINGS   := -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-decl
 CODEGEN    := -fno-math-errno
 CPPFLAGS   := -Iinclude -Isrc -I$(LUA_INCDIR) -Ibuild/gen -D_GNU_SOURCE
 BLAS_LIBS  ?= -lopenblas
-LIBS       := $(BLAS_LIBS) -lm
+LIBS       := $(BLAS_LIBS) -lz -lm
 
 ifeq ($(SANITIZE),1)
 CFLAGS     += -fsanitize=address,undefined -fno-omit-frame-pointer

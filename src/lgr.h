@@ -47,6 +47,8 @@ void lgr_check_file(lua_State *L, gr_status s, const char *fname);
 const char *lgr_check_path(lua_State *L, int idx);
 void lgr_optim_open(lua_State *L);   /* the table `optim`: the three optimizer classes and helpers */
 void lgr_vulkan_open(lua_State *L);
+void lgr_nn_open(lua_State *L);           /* the table nn of neural-network kernels */
+void lgr_data_open(lua_State *L);         /* the table data of file readers and generators */
 
 int luaopen_grilly_core(lua_State *L);
 

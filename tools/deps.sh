@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="gcc make pkg-config luajit libluajit-5.1-dev lua-busted luarocks glslc \
 libvulkan-dev mesa-vulkan-drivers vulkan-tools vulkan-validationlayers libopenblas-dev gnuplot-nox \
-libreadline8 tmux"
+libreadline8 tmux zlib1g-dev dataset-fashion-mnist"
 
 missing=""
 for p in $PACKAGES; do

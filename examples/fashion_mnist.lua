@@ -1,0 +1,97 @@
+-- What examples 03 to 05 share: their command-line options, Fashion-MNIST
+-- loaders, the optimizer choice, and a grilly.train loop that evaluates on
+-- the test set after every epoch and writes per-step and per-epoch TSVs.
+local grilly = require "grilly"
+local args = require "args"
+local tsv = require "grilly.tsv"
+local tty = require "grilly.tty"
+
+local common = {}
+
+-- Options every example takes; `defaults` overrides their default values.
+function common.options(defaults)
+  local spec = {
+    { "epochs", 3, "training epochs" },
+    { "batch-size", 128, "minibatch size" },
+    { "optimizer", "auto", "adamw, hyper (HypergradientAdamW) or auto (AutoHypergradientAdamW)" },
+    { "lr", 1e-3, "initial learning rate" },
+    { "surprise", true, "track surprise (auto only)" },
+    { "gain-scale", 0, "input gain: x * (1 + gain_scale * opt.current_surprise_gain); 0 turns it off" },
+    { "device", "cpu", "cpu, vulkan or vulkan:N" },
+    { "seed", 0, "seed of the initial weights and the shuffling" },
+    { "train-size", 60000, "training images used" },
+    { "test-size", 10000, "test images used" },
+    { "log", "", "per-step TSV history (loss, accuracy, lr, beta1, surprise, s_bar, gain)" },
+    { "epoch-log", "", "per-epoch TSV (seconds, train and test loss and accuracy, lr)" },
+    { "quiet", false, "print only the epoch summaries" },
+  }
+  for _, s in ipairs(spec) do
+    local key = s[1]:gsub("-", "_")
+    if defaults[key] ~= nil then s[2] = defaults[key] end
+  end
+  for _, s in ipairs(defaults.extra or {}) do spec[#spec + 1] = s end
+  return spec
+end
+
+-- Train and test loaders over Fashion-MNIST, standardised with the training
+-- set's mean and standard deviation. Exits with the loader's message (which
+-- names the Debian package) when the data set is missing.
+function common.loaders(opts)
+  local set, err = grilly.data.fashion_mnist { device = "cpu", train_size = opts.train_size, test_size = opts.test_size }
+  if not set then
+    io.stderr:write(err, "\n")
+    os.exit(1)
+  end
+  local mean, std = grilly.data.stats(set.train.x)
+  local norm = { mean = mean, std = std }
+  local train = grilly.data.loader(set.train.x, set.train.y, {
+    batch_size = opts.batch_size, seed = opts.seed, normalize = norm, device = opts.device,
+  })
+  local test = grilly.data.loader(set.test.x, set.test.y, {
+    batch_size = 1000, shuffle = false, normalize = norm, device = opts.device,
+  })
+  return train, test, set
+end
+
+function common.optimizer(opts, params)
+  local optim = grilly.optim
+  if opts.optimizer == "adamw" then return optim.AdamW(params, { lr = opts.lr }) end
+  if opts.optimizer == "hyper" then return optim.HypergradientAdamW(params, { lr = opts.lr }) end
+  if opts.optimizer == "auto" then
+    return optim.AutoHypergradientAdamW(params, { lr = opts.lr, track_surprise = opts.surprise })
+  end
+  error("--optimizer must be adamw, hyper or auto, got " .. opts.optimizer, 0)
+end
+
+-- Trains model for opts.epochs epochs on train_data, evaluating on
+-- test_data after each. Returns the per-epoch summaries (epoch, seconds,
+-- loss, accuracy, test_loss, test_accuracy, lr; seconds include the test
+-- pass) and the loop, whose history holds every step.
+function common.train(model, opt, train_data, test_data, opts)
+  local columns = { "epoch", "seconds", "loss", "accuracy", "test_loss", "test_accuracy", "lr" }
+  local epoch_log = opts.epoch_log ~= "" and assert(tsv.writer(opts.epoch_log, columns)) or nil
+  local summaries, t0 = {}, tty.now()
+  local loop = grilly.train.loop {
+    model = model, criterion = grilly.nn.CrossEntropyLoss(), optimizer = opt,
+    data = train_data, val_data = test_data, gain_scale = opts.gain_scale,
+    log = opts.log ~= "" and opts.log or nil, progress = not opts.quiet and "auto" or false,
+    on_epoch = function(_, summary)
+      local now = tty.now()
+      local s = {
+        epoch = summary.epoch, seconds = now - t0, loss = summary.loss, accuracy = summary.accuracy,
+        test_loss = summary.val_loss, test_accuracy = summary.val_accuracy, lr = opt.current_lr,
+      }
+      t0 = now
+      summaries[#summaries + 1] = s
+      if epoch_log then epoch_log:row(s) end
+      print(string.format("epoch %d  %.1f s  train loss %.4f acc %.4f  test loss %.4f acc %.4f  lr %.3g", s.epoch,
+                          s.seconds, s.loss, s.accuracy, s.test_loss, s.test_accuracy, s.lr))
+    end,
+  }
+  loop:run { epochs = opts.epochs }
+  loop:close()
+  if epoch_log then epoch_log:close() end
+  return summaries, loop
+end
+
+return common
