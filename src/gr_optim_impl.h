@@ -22,6 +22,7 @@ struct gr_optim {
     gr_optim_scalars s;
     gr_device *device;
     const gr_optim_device_ops *ops;
+    gr_comm *comm;             /* NULL, or the ranks that share the global sums (a shard's optimizer) */
     int n;
     gr_optim_entry *params;
     gr_optim_series hist[GR_OPTIM_NHIST];
@@ -34,6 +35,10 @@ struct gr_optim {
 
 /* Makes room for at least `need` values. */
 gr_status gr_optim_series_reserve(gr_optim_series *h, int64_t need);
+
+/* Fails, naming parameter i (0-based) of a `kind` optimizer on dev, unless
+ * g is NULL or a gradient p can take: same shape, same device, no shared memory. */
+gr_status gr_optim_check_grad(gr_optim_kind kind, const gr_device *dev, int i, const gr_tensor *p, const gr_tensor *g);
 
 /* Initial scalar state of a run with options o. */
 void gr_optim_scalars_init(const gr_optim_options *o, gr_optim_scalars *s);
