@@ -218,6 +218,15 @@ static gr_status finish_gradients(gr_optim_dist *d, int b)
     return gr_tensor_write_range(d->grad, at, len, d->recv + at);
 }
 
+/* The request slot of bucket b's collective: non-blocking for parameters
+ * staged through host memory, so that copying the next bucket off the
+ * device can overlap it; blocking for CPU parameters, where there is no such
+ * copy to hide and Open MPI's blocking collectives are about twice as fast. */
+static gr_comm_req *request(gr_optim_dist *d, int b)
+{
+    return d->device->kind == GR_DEVICE_CPU ? NULL : &d->reqs[b];
+}
+
 /* Packs each bucket's gradients (zeros where this rank has none) and starts
  * its collective; a bucket in flight is finished while the next is packed. */
 static gr_status average_gradients(gr_optim_dist *d, gr_tensor *const *grads)
@@ -230,9 +239,9 @@ static gr_status average_gradients(gr_optim_dist *d, gr_tensor *const *grads)
         s = gr_optim_dist_pack(d, grads, bk->lo, bk->len, buf);
         if (s != GR_OK) break;
         if (d->o.shard_state)
-            s = gr_comm_reduce_scatter(d->comm, buf, d->recv + bk->shard_at, bk->counts, GR_COMM_F32, &d->reqs[b]);
+            s = gr_comm_reduce_scatter(d->comm, buf, d->recv + bk->shard_at, bk->counts, GR_COMM_F32, request(d, b));
         else
-            s = gr_comm_all_reduce(d->comm, buf, bk->len, GR_COMM_F32, GR_COMM_SUM, &d->reqs[b]);
+            s = gr_comm_all_reduce(d->comm, buf, bk->len, GR_COMM_F32, GR_COMM_SUM, request(d, b));
         if (s == GR_OK && b > 0) s = finish_gradients(d, b - 1);
     }
     if (s == GR_OK && d->nbuckets > 0) s = finish_gradients(d, d->nbuckets - 1);
@@ -251,7 +260,7 @@ static gr_status gather_params(gr_optim_dist *d)
         int64_t lo = bk->lo + bk->displs[rank];
         s = gr_optim_dist_pack(d, d->params, lo, bk->counts[rank], d->flat + lo);
         if (s == GR_OK)
-            s = gr_comm_all_gather(d->comm, d->flat + bk->lo, bk->counts, bk->displs, GR_COMM_F32, &d->reqs[b]);
+            s = gr_comm_all_gather(d->comm, d->flat + bk->lo, bk->counts, bk->displs, GR_COMM_F32, request(d, b));
     }
     for (int k = 0; k < b && s == GR_OK; k++) {
         const gr_dist_bucket *bk = &d->buckets[k];
