@@ -139,6 +139,14 @@ build/bench/libbaseline.so: bench/baseline.c
 bench-cpu: all build/bench/libbaseline.so
 	$(RUN_ENV) $(LUA) bench/tensor_cpu.lua
 
+# Data-parallel benchmarks on 1 and 2 ranks of this machine: the optimizer
+# step and an epoch of the spiking network of examples/06_distributed.lua
+# (docs/benchmarks-distributed.md). One BLAS thread per rank.
+MPIRUN ?= mpirun --oversubscribe --allow-run-as-root
+bench-distributed: all
+	@for n in 1 2; do OPENBLAS_NUM_THREADS=1 $(RUN_ENV) $(MPIRUN) -np $$n $(LUA) bench/distributed/step.lua || exit 1; done
+	@for n in 1 2; do OPENBLAS_NUM_THREADS=1 $(MPIRUN) -np $$n $(LUA) examples/06_distributed.lua --epochs 3 --quiet || exit 1; done
+
 # GPU benchmarks: grilly on Vulkan, then the PyTorch baselines, in one command.
 bench-gpu: all
 	$(RUN_ENV) $(LUA) bench/gpu/vulkan_tensor.lua
