@@ -46,7 +46,9 @@ typedef struct gr_lif_params {
     gr_lif_output output;
 } gr_lif_params;
 
-/* Kernels of one device. Tensors are contiguous and already checked. */
+/* Kernels of one device. Tensors are contiguous and already checked. A
+ * device without linear_forward / linear_backward gets linear layers
+ * composed from its tensor kernels (transpose, matmul, add, sum). */
 typedef struct gr_nn_backend {
     /* out (m, n) = x (m, k) * w^T (w is (n, k)) + b (n; NULL for none). */
     gr_status (*linear_forward)(gr_tensor *out, const gr_tensor *x, const gr_tensor *w, const gr_tensor *b,
@@ -81,6 +83,7 @@ typedef struct gr_nn_backend {
 } gr_nn_backend;
 
 extern const gr_nn_backend gr_cpu_nn_backend;
+extern const gr_nn_backend gr_vk_nn_backend;
 
 /* ---- layers (gr_nn_linear.c) ---------------------------------------------- */
 

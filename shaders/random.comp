@@ -4,24 +4,13 @@
 // key (seed lo, seed hi). Specialization: 1 = 0 uniform on [a, b), 1 normal
 // with mean a and std b (Box-Muller, float32).
 #include "common.glsl"
+#include "philox.glsl"
 
 layout(constant_id = 1) const uint KIND = 0;
 
 layout(push_constant) uniform Push {
     Floats o; uint n; uint seed_lo; uint seed_hi; uint counter_lo; uint counter_hi; float a; float b;
 } p;
-
-uvec4 philox(uvec4 c, uvec2 k)
-{
-    for (int round = 0; round < 10; round++) {
-        uint hi0, lo0, hi1, lo1;
-        umulExtended(0xD2511F53u, c.x, hi0, lo0);
-        umulExtended(0xCD9E8D57u, c.z, hi1, lo1);
-        c = uvec4(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
-        k += uvec2(0x9E3779B9u, 0xBB67AE85u);
-    }
-    return c;
-}
 
 void main()
 {

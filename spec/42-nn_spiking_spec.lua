@@ -258,6 +258,11 @@ for _, device in ipairs(ref.devices()) do
       local r = ref.read(nn.encode.rate(x, 2))
       local fx = ref.read(x)
       for k = 1, 12 do assert.are.equal(u[k] < fx[(k - 1) % 6 + 1] and 1 or 0, r[k]) end
+      -- Its backward pass is the sum over steps (straight through).
+      local enc = nn.RateEncoder(2)
+      enc:forward(x)
+      local g = ref.tensor({ 1, 2, 3, 4, 5, 6, 10, 20, 30, 40, 50, 60 }, { 2, 6 }, device)
+      ref.assert_tensor(enc:backward(x, g), { 11, 22, 33, 44, 55, 66 }, { 6 }, device)
     end)
 
     it("latency coding fires once, earlier for brighter inputs, never at or below the threshold", function()
@@ -280,3 +285,31 @@ for _, device in ipairs(ref.devices()) do
     end)
   end)
 end
+
+local devices = ref.devices()
+local check = #devices > 1 and describe or pending
+check("spiking kernels across devices", function()
+  it("give the CPU's spikes, membranes, gradients and rate codes on " .. tostring(devices[2]), function()
+    local rng = ref.rng(4242)
+    local shape = { 5, 3, 7 }
+    local fx, fg = ref.random_flat(rng, shape, -1, 2), ref.random_flat(rng, shape)
+    for _, surrogate in ipairs({ "atan", "sigmoid", "fast_sigmoid" }) do
+      local results = {}
+      for _, device in ipairs({ "cpu", devices[2] }) do
+        local lif = nn.LIF { tau = 3, v_reset = 0.1, surrogate = surrogate }
+        local x = ref.tensor(fx, shape, device)
+        local out = ref.read(lif:forward(x))
+        results[#results + 1] = { out, ref.read(lif.membrane), ref.read(lif:backward(x, ref.tensor(fg, shape, device))) }
+      end
+      ref.assert_close(results[2][1], results[1][1], 0, 0, surrogate .. " spikes")
+      ref.assert_close(results[2][2], results[1][2], 1e-6, 1e-6, surrogate .. " membrane")
+      ref.assert_close(results[2][3], results[1][3], 1e-5, 1e-6, surrogate .. " gradient")
+    end
+    local codes = {}
+    for _, device in ipairs({ "cpu", devices[2] }) do
+      grilly.manual_seed(17)
+      codes[#codes + 1] = ref.read(nn.encode.rate(ref.tensor(ref.map(fx, function(v) return v / 2 end), shape, device), 3))
+    end
+    ref.assert_close(codes[2], codes[1], 0, 0, "rate code")
+  end)
+end)

@@ -55,4 +55,33 @@ describe("training on spirals (cpu)", function()
     assert.is_true(acc >= 0.9, "held-out accuracy " .. acc)
     assert.is_true(opt.current_surprise_gain > 0)
   end)
+
+  it("runs under grilly.train with a data.loader: epochs, validation, accuracy and modes", function()
+    grilly.manual_seed(0)
+    local model = nn.Sequential {
+      nn.Linear(2, 32, { device = "cpu" }), nn.ReLU(), nn.Dropout(0.1), nn.Linear(32, 3, { device = "cpu" }),
+    }
+    local modes = {}
+    local dropout = model.modules[3]
+    local original_forward = dropout.forward
+    dropout.forward = function(self, xx)
+      modes[#modes + 1] = self.is_training
+      return original_forward(self, xx)
+    end
+    local train = data.loader(x, y, { batch_size = 25, seed = 4 })
+    local val = data.loader(tx, ty, { batch_size = 100, shuffle = false })
+    local opt = optim.AdamW(model:parameters(), { lr = 1e-2, weight_decay = 0 })
+    local loop = grilly.train.loop { model = model, criterion = nn.CrossEntropyLoss(), optimizer = opt, data = train,
+                                     val_data = val, progress = false }
+    local steps = loop:run { epochs = 30 }
+    assert.are.equal(30 * train:size(), steps)
+    assert.are.equal(360, steps)
+    -- Accuracy comes from CrossEntropyLoss:accuracy; validation ran in evaluation mode.
+    assert.is_true(loop.history.accuracy[steps] > 0.8)
+    assert.is_true(loop.last.val_accuracy >= 0.9, "validation accuracy " .. loop.last.val_accuracy)
+    local saw_eval = false
+    for _, m in ipairs(modes) do saw_eval = saw_eval or m == false end
+    assert.is_true(saw_eval)
+    assert.is_true(dropout.is_training)
+  end)
 end)

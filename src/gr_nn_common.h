@@ -6,15 +6,12 @@
 #include "gr_nn.h"
 #include "gr_ops_common.h"
 
-/* The nn kernels of t's device, or a failure naming the device. */
+/* The nn kernels of t's device. */
 static inline gr_status gr_nn_backend_of(const gr_tensor *t, const gr_nn_backend **out)
 {
     gr_device *dev = gr_tensor_device(t);
-    if (dev->kind == GR_DEVICE_CPU) {
-        *out = &gr_cpu_nn_backend;
-        return GR_OK;
-    }
-    return gr_fail(GR_EDEVICE, "neural-network kernels are not available on %s", dev->name);
+    *out = dev->kind == GR_DEVICE_CPU ? &gr_cpu_nn_backend : &gr_vk_nn_backend;
+    return GR_OK;
 }
 
 /* Fails unless t has exactly the given shape; `what` names t in the message. */

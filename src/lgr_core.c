@@ -127,9 +127,9 @@ int luaopen_grilly_core(lua_State *L)
     lgr_tensor_ops_open(L);
     lgr_file_open(L);
     lgr_optim_open(L);
-    lgr_vulkan_open(L);
     lgr_nn_open(L);
     lgr_data_open(L);
+    lgr_vulkan_open(L);
     lgr_comm_open(L);
     return 1;
 }

@@ -100,7 +100,8 @@ end
 
 function LIF:describe()
   local p = self.params
-  return string.format("LIF(tau=%g, v_threshold=%g, %s, %s(alpha=%g)%s%s)", p.tau, p.v_threshold,
+  return string.format("%s(%sv_threshold=%g, %s, %s(alpha=%g)%s%s)", self.__name,
+                       p.tau and string.format("tau=%g, ", p.tau) or "", p.v_threshold,
                        p.hard_reset and ("v_reset=" .. p.v_reset) or "soft reset", p.surrogate, p.alpha,
                        p.decay_input and ", decay_input" or "", p.detach_reset and ", detach_reset" or "")
 end
@@ -125,13 +126,6 @@ spiking.IF = IF
 function IF.new(opts)
   opts = check_keys("IF", opts)
   return Module.instance(IF, { params = neuron_params("IF", opts, false) })
-end
-
-function IF:describe()
-  local p = self.params
-  return string.format("IF(v_threshold=%g, %s, %s(alpha=%g)%s)", p.v_threshold,
-                       p.hard_reset and ("v_reset=" .. p.v_reset) or "soft reset", p.surrogate, p.alpha,
-                       p.detach_reset and ", detach_reset" or "")
 end
 
 -------------------------------------------------------------------- encoders
