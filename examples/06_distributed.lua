@@ -39,20 +39,8 @@ local opts = args.parse(common.options {
 grilly.set_device(opts.device)
 grilly.manual_seed(opts.seed)
 
-local set, err = grilly.data.fashion_mnist { device = "cpu", train_size = opts.train_size, test_size = opts.test_size }
-if not set then
-  if root then io.stderr:write(err, "\n") end
-  os.exit(1)
-end
-local mean, std = grilly.data.stats(set.train.x)
-local norm = { mean = mean, std = std }
 -- batch_size is the global batch: each rank takes batch_size / N rows of it.
-local train = grilly.data.loader(set.train.x, set.train.y, {
-  batch_size = opts.batch_size, seed = opts.seed, normalize = norm, device = opts.device, distributed = true,
-})
-local test = grilly.data.loader(set.test.x, set.test.y, {
-  batch_size = 1000, shuffle = false, normalize = norm, device = opts.device, distributed = true,
-})
+local train, test = common.loaders(opts, { distributed = true })
 
 local model = nn.Sequential {
   nn.Linear(784, opts.hidden),

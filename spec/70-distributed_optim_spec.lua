@@ -317,7 +317,7 @@ describe("data-parallel optimizers", function()
       assert.is_truthy(output:find("on 2 ranks, global batch 128 (64 per rank)", 1, true), output)
       local acc = tonumber(output:match("final test accuracy ([%d.]+) %(2 ranks"))
       assert.is_truthy(acc, output)
-      assert.is_true(acc > 0.5, output)   -- ten classes: chance is 0.1
+      assert.is_true(acc > 0.4, output)   -- ten classes: chance is 0.1
     end)
 
     it("end the job with the failing rank's message when a rank raises, instead of hanging", function()
