@@ -307,7 +307,7 @@ gr_status gr_optim_step(gr_optim *opt, gr_tensor *const *grads, int *skipped)
             if (!grads[i] && opt->params[i].slot[GR_SLOT_M]) opt->items[n2++] = item_of(opt, i, NULL, 0);
     double dnorm = 0;
     gr_status s = opt->ops->update(opt->items, n2, &uc, opt->dnorm);
-    if (s == GR_OK) s = gr_optim_reduce_global(opt->comm, opt->dnorm, n2, 1, &dnorm);
+    if (s == GR_OK && uc.dnorm) s = gr_optim_reduce_global(opt->comm, opt->dnorm, n2, 1, &dnorm);
     /* Past this point the state is written: the new slots stay either way. */
     memset(opt->created, 0, (size_t)opt->n);
     if (s != GR_OK) return s;
