@@ -383,6 +383,22 @@ describe("data-parallel optimizers", function()
         assert.is_truthy(edge(1)["nonfinite/error/true"].err:find("averaged over 2 ranks); nothing was changed", 1, true))
       end)
 
+      it("step alike when a rank owns no part of the parameters", function()
+        local p = grilly.zeros(5)
+        local opt = grilly.optim.AdamW({ p })
+        for k = 1, 3 do
+          p.grad = grilly.arange(1, 6) * ((1 + k) + (0 + k)) / 2   -- the mean of rank 0's and rank 1's
+          opt:step()
+        end
+        local m = opt:state_dict().state[1].m:totable()
+        for r = 0, 1 do
+          assert_close(edge(r).small.p, p:totable(), 1e-6, 1e-7, "parameter on rank " .. r)
+          assert_close(edge(r).small.m, m, 1e-6, 1e-7, "m on rank " .. r)
+        end
+        assert.are.equal(5 * 4 * 2, edge(0).small.bytes)
+        assert.are.equal(0, edge(1).small.bytes)
+      end)
+
       it("fail to save on every rank when rank 0 cannot write", function()
         for r = 0, 1 do
           assert.is_truthy(edge(r).save_error:find(
@@ -393,7 +409,7 @@ describe("data-parallel optimizers", function()
       it("tell their setting and refuse a second distribution", function()
         local e = edge(1)
         assert.are.same({ distributed = true, shard_state = true,
-                          text = "grilly.AdamW(lr=0.001, beta1=0.9, step=0, device=cpu, ranks=2, shard_state=true)" },
+                          text = "grilly.AdamW(lr=0.001, beta1=0.9, step=3, device=cpu, ranks=2, shard_state=true)" },
                         e.fields)
         assert.are.same({ distributed = false, shard_state = false }, e.plain_fields)
         assert.is_truthy(e.twice:find("AdamW: the optimizer is distributed already", 1, true))

@@ -116,6 +116,28 @@ describe("grilly.distributed without MPI", function()
     assert.is_truthy(err:find("mpirun -np N luajit script.lua", 1, true), err)
   end)
 
+  it("is left out of the build where no MPI compiler is found", function()
+    local function make(args)
+      local pipe = assert(io.popen("make --no-print-directory " .. args .. " 2>&1; echo \"exit=$?\""))
+      local out = pipe:read("*a")
+      pipe:close()
+      return tonumber(out:match("exit=(%d+)%s*$")), out
+    end
+    local built = io.open("build/grilly/mpi.so")
+    if built then
+      built:close()
+      local _, with = make("-n -B all")
+      assert.is_truthy(with:find("build/grilly/mpi.so", 1, true), with)
+    end
+    local _, without = make("-n -B MPICC=/nonexistent/mpicc all")
+    assert.is_falsy(without:find("mpi", 1, true), without)
+    assert.is_truthy(without:find("build/grilly/core.so", 1, true), without)
+    local code, out = make("MPICC=/nonexistent/mpicc mpi")
+    assert.are_not.equal(0, code)
+    assert.is_truthy(out:find("grilly: no MPI found (/nonexistent/mpicc with mpi.h); install libopenmpi-dev and "
+                              .. "openmpi-bin", 1, true), out)
+  end)
+
   it("is no dependency of the core module", function()
     local pipe = assert(io.popen("readelf -d build/grilly/core.so 2>&1"))
     local dynamic = pipe:read("*a")

@@ -52,8 +52,17 @@ for _, shard in ipairs({ false, true }) do
   end
 end
 
+-- A parameter smaller than one 16-element slice: rank 0 owns all of it, the
+-- other ranks step on nothing but still take part.
+local small = grilly.zeros(5)
+local opt = optim.AdamW({ small }, { distributed = true, shard_state = true })
+for k = 1, 3 do
+  small.grad = grilly.arange(1, 6) * (rank + k)
+  opt:step()
+end
+results.small = { p = small:totable(), bytes = opt.state_bytes, m = opt:state_dict().state[1].m:totable() }
+
 -- A checkpoint rank 0 cannot write fails alike on every rank.
-local opt = optim.AdamW({ grilly.zeros(5) }, { distributed = true, shard_state = true })
 results.save_error = message(function() opt:save("/nonexistent-dir/opt.grilly") end)
 
 -- Fields and messages of a distributed optimizer.
