@@ -5,10 +5,12 @@
 -- the class score. Trained through time with surrogate gradients by
 -- AutoHypergradientAdamW with surprise tracking. Before each batch the input
 -- is scaled by (1 + gain_scale * opt.current_surprise_gain): surprise-modulated
--- input gain; --gain-scale 0 turns it off.
+-- input gain; --gain-scale 0 turns it off. The per-step history goes to
+-- examples-out/04_snn_fashion_mnist.tsv and its plot to
+-- examples-out/04_snn_fashion_mnist.png (--log and --plot choose others).
 --
 -- Run from the project root after `make`:
---   luajit examples/04_snn_fashion_mnist.lua --epochs 3 --log snn.tsv
+--   luajit examples/04_snn_fashion_mnist.lua --epochs 3
 -- (--help lists the options.)
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
 package.path = here .. "/?.lua;" .. here .. "/../lua/?.lua;" .. here .. "/../lua/?/init.lua;" .. package.path
@@ -20,7 +22,7 @@ local common = require "fashion_mnist"
 
 local nn = grilly.nn
 
-local opts = args.parse(common.options {
+local opts = args.parse(common.options("04_snn_fashion_mnist", {
   epochs = 3, batch_size = 256, gain_scale = 0.5,
   extra = {
     { "hidden", 512, "spiking neurons" },
@@ -28,7 +30,7 @@ local opts = args.parse(common.options {
     { "tau", 2, "membrane time constant of the spiking and readout layers" },
     { "surrogate", "atan", "atan, sigmoid or fast_sigmoid" },
   },
-}, arg, "Trains a spiking network on Fashion-MNIST and reports test accuracy after each epoch.")
+}), arg, "Trains a spiking network on Fashion-MNIST and reports test accuracy after each epoch.")
 
 grilly.set_device(opts.device)
 grilly.manual_seed(opts.seed)
@@ -46,5 +48,7 @@ local model = nn.Sequential {
 print(model)
 
 local opt = common.optimizer(opts, model:parameters())
-local summaries = common.train(model, opt, train, test, opts)
+local summaries, loop = common.train(model, opt, train, test, opts)
 print(string.format("final test accuracy %.4f", summaries[#summaries].test_accuracy))
+common.plot(loop, opts, string.format("Spiking network 784-%d-10 (T = %d) on Fashion-MNIST, %s, gain scale %g",
+                                      opts.hidden, opts.steps, opts.optimizer, opts.gain_scale))

@@ -1,30 +1,31 @@
 -- What examples 03 to 05 share: their command-line options, Fashion-MNIST
 -- loaders, the optimizer choice, and a grilly.train loop that evaluates on
--- the test set after every epoch and writes per-step and per-epoch TSVs.
+-- the test set after every epoch and writes per-step and per-epoch TSVs and
+-- a plot.
 local grilly = require "grilly"
-local args = require "args"
+local example = require "example"
 local tsv = require "grilly.tsv"
 local tty = require "grilly.tty"
 
 local common = {}
 
--- Options every example takes; `defaults` overrides their default values.
-function common.options(defaults)
-  local spec = {
+-- Options every Fashion-MNIST example takes, for the example called name
+-- (its output files are named after it); `defaults` overrides their default
+-- values.
+function common.options(name, defaults)
+  local spec = example.options(name, {
     { "epochs", 3, "training epochs" },
     { "batch-size", 128, "minibatch size" },
     { "optimizer", "auto", "adamw, hyper (HypergradientAdamW) or auto (AutoHypergradientAdamW)" },
     { "lr", 1e-3, "initial learning rate" },
     { "surprise", true, "track surprise (auto only)" },
     { "gain-scale", 0, "input gain: x * (1 + gain_scale * opt.current_surprise_gain); 0 turns it off" },
-    { "device", "cpu", "cpu, vulkan or vulkan:N" },
     { "seed", 0, "seed of the initial weights and the shuffling" },
     { "train-size", 60000, "training images used" },
     { "test-size", 10000, "test images used" },
-    { "log", "", "per-step TSV history (loss, accuracy, lr, beta1, surprise, s_bar, gain)" },
     { "epoch-log", "", "per-epoch TSV (seconds, train and test loss and accuracy, lr)" },
     { "quiet", false, "print only the epoch summaries" },
-  }
+  })
   for _, s in ipairs(spec) do
     local key = s[1]:gsub("-", "_")
     if defaults[key] ~= nil then s[2] = defaults[key] end
@@ -74,12 +75,13 @@ end
 -- pass) and the loop, whose history holds every step.
 function common.train(model, opt, train_data, test_data, opts)
   local columns = { "epoch", "seconds", "loss", "accuracy", "test_loss", "test_accuracy", "lr" }
-  local epoch_log = opts.epoch_log ~= "" and assert(tsv.writer(opts.epoch_log, columns)) or nil
+  local epoch_path, log_path = example.output(opts.epoch_log), example.output(opts.log)
+  local epoch_log = epoch_path and assert(tsv.writer(epoch_path, columns))
   local summaries, t0 = {}, tty.now()
   local loop = grilly.train.loop {
     model = model, criterion = grilly.nn.CrossEntropyLoss(), optimizer = opt,
     data = train_data, val_data = test_data, gain_scale = opts.gain_scale,
-    log = opts.log ~= "" and opts.log or nil, progress = not opts.quiet and "auto" or false,
+    log = log_path, progress = not opts.quiet and "auto" or false,
     on_epoch = function(_, summary)
       local now = tty.now()
       local s = {
@@ -96,7 +98,21 @@ function common.train(model, opt, train_data, test_data, opts)
   loop:run { epochs = opts.epochs }
   loop:close()
   if epoch_log then epoch_log:close() end
+  if log_path then example.wrote_log(log_path) end
+  if epoch_path then example.wrote_log(epoch_path) end
   return summaries, loop
+end
+
+-- Plots the loop's per-step loss, accuracy and lr, and the surprise, s_bar
+-- and gain when the optimizer tracks surprise, into opts.plot.
+function common.plot(loop, opts, title)
+  local path = example.output(opts.plot)
+  if not path then return end
+  local names = { "loss", "accuracy", "lr" }
+  if opts.optimizer == "auto" and opts.surprise then
+    for _, name in ipairs({ "surprise", "s_bar", "gain" }) do names[#names + 1] = name end
+  end
+  example.wrote_plot(grilly.plot.history(loop, names, { file = path, title = title }))
 end
 
 return common

@@ -10,6 +10,8 @@ typedef struct gr_vk_device_info {
     size_t memory_bytes;    /* largest device-local heap */
     unsigned subgroup_size;
     int float64;            /* shaderFloat64: double arithmetic in shaders */
+    int keeps_inf_nan;      /* kernels run with NaN, infinities and signed zeros preserved */
+    int keeps_denormals;    /* kernels run with float32 subnormals preserved */
 } gr_vk_device_info;
 
 /* Number of Vulkan physical devices; 0 (not an error) without a loader or device. */

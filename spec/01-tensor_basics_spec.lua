@@ -23,6 +23,15 @@ describe("grilly.Tensor basics", function()
     assert.truthy(s:find("grilly.Tensor(3x4, float32, cpu)", 1, true))
   end)
 
+  it("prints small tensors row by row and summarises big ones", function()
+    assert.equal("grilly.Tensor(2x3, float32, cpu)\n[1 2 3\n 4 5 6]", tostring(grilly.tensor{{1, 2, 3}, {4, 5, 6}}))
+    assert.equal("grilly.Tensor(1, float32, cpu)\n[-2.5]", tostring(grilly.tensor{-2.5}))
+    local big = grilly.zeros(100)
+    big[1] = 7; big[100] = 9
+    assert.equal("grilly.Tensor(100, float32, cpu)\n[7 0 0 ... 0 0 9]", tostring(big))
+    assert.equal("grilly.Tensor(0x4, float32, cpu)", tostring(grilly.zeros(0, 4)))
+  end)
+
   it("rejects ragged tables and non-numbers with a clear error", function()
     assert.error_matches(function() grilly.tensor{{1, 2}, {3}} end, "ragged")
     assert.error_matches(function() grilly.tensor{1, "x"} end, "must be a number")

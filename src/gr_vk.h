@@ -123,6 +123,16 @@ typedef struct gr_vk_pipeline {
     VkPipeline pipeline;
 } gr_vk_pipeline;
 
+/* Which float-control execution modes the kernels declare (shaders/common.glsl)
+ * a device accepts: SignedZeroInfNanPreserve, DenormPreserve and
+ * RoundingModeRTE, each for float32. */
+typedef struct gr_vk_float_modes {
+    int inf_nan, denormals, round_even;
+} gr_vk_float_modes;
+
+/* Fills *m for a physical device (gr_vk_device.c). */
+void gr_vk_float_modes_get(const gr_vk_instance_state *inst, VkPhysicalDevice pd, gr_vk_float_modes *m);
+
 typedef struct gr_vk_device {
     gr_device base;                 /* first, so a gr_device* converts back */
     VkPhysicalDevice physical;
@@ -133,7 +143,7 @@ typedef struct gr_vk_device {
     VkPhysicalDeviceProperties props;
     VkPhysicalDeviceMemoryProperties memprops;
     int has_float64, has_int64, has_memory_budget;
-    uint32_t subgroup_size;
+    gr_vk_float_modes float_modes;
 
     gr_vk_pool tensors;             /* device-local memory for storages */
     gr_vk_pool staging;             /* host-visible memory for transfers */
@@ -164,7 +174,7 @@ gr_status gr_vk_memory_init(gr_vk_device *d);
 void gr_vk_memory_destroy(gr_vk_device *d);
 gr_status gr_vk_pool_alloc(gr_vk_device *d, gr_vk_pool *pool, VkDeviceSize size, gr_vk_alloc *out);
 void gr_vk_pool_free(gr_vk_device *d, gr_vk_alloc *a);
-/* Releases oversized blocks that are empty and idle. */
+/* Releases idle empty blocks of their own size beyond the cache of big blocks. */
 void gr_vk_memory_reap(gr_vk_device *d);
 static inline VkDeviceAddress gr_vk_alloc_address(const gr_vk_alloc *a) { return a->block->address + a->offset; }
 

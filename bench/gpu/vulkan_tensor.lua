@@ -1,5 +1,5 @@
 -- Vulkan tensor benchmark (issue: Vulkan backend): copy bandwidth, element-wise
--- add at 1e8, fp32 matmul at 4096, and dispatch overhead of 1000 small ops
+-- add and (correctly rounded) division at 1e8, fp32 matmul at 4096, and dispatch overhead of 1000 small ops
 -- batched into one submit against the same loop with a fence wait per op.
 -- Prints one JSON object. Run: make bench-gpu (GRILLY_DEVICE picks the device).
 local grilly = require "grilly"
@@ -43,6 +43,9 @@ do
   local s_inplace = time(20, 3, function() a:add_(b) end)
   out.add = {n = n, ms = s_new * 1e3, GBps = 12 * n / s_new / 1e9,
              inplace_ms = s_inplace * 1e3, inplace_GBps = 12 * n / s_inplace / 1e9}
+  b:add_(0.5)
+  local s_div = time(20, 3, function() local c = b / a; c:free() end)
+  out.div = {n = n, ms = s_div * 1e3, GBps = 12 * n / s_div / 1e9}
   a:free(); b:free()
 end
 

@@ -2,7 +2,7 @@
 -- example 04 and the MLP of example 03 (test accuracy per epoch, seconds
 -- per epoch), and the learning-rate robustness sweep of AdamW against
 -- AutoHypergradientAdamW on both. Runs the examples as separate processes
--- and prints Markdown tables (docs/benchmarks-quality.md records them).
+-- and prints Markdown tables (docs/benchmarks.md records them).
 --
 --   luajit bench/quality/quality.lua [snn] [mlp] [sweep] [--device D] [--seeds N]
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
@@ -27,8 +27,8 @@ local log = os.tmpname()
 
 -- Runs an example with the given options; returns its per-epoch rows.
 local function run(script, options)
-  local cmd = string.format("luajit %s%s --quiet --device %s --epoch-log %s %s > /dev/null", examples, script, device,
-                            log, options)
+  local cmd = string.format("luajit %s%s --quiet --device %s --epoch-log %s --log '' --plot '' %s > /dev/null", examples,
+                            script, device, log, options)
   assert(os.execute(cmd) == 0, "failed: " .. cmd)
   local t = tsv.read(log)
   local rows = {}
