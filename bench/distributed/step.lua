@@ -25,23 +25,20 @@ local function model()
 end
 local nparams = rows * cols + cols
 
-local function median(xs)
-  table.sort(xs)
-  return xs[math.ceil(#xs / 2)]
-end
-
--- Median seconds per step over STEPS steps after 5 warm-up steps; the ranks
--- start each step together, so a step's time includes waiting for the slowest.
-local function time_steps(opt)
-  for _ = 1, 5 do opt:step() end
+-- The fastest and the median seconds of fn over STEPS calls after 5 warm-up
+-- calls; the ranks start each call together, so a call's time includes
+-- waiting for the slowest rank.
+local function time_calls(fn)
+  for _ = 1, 5 do fn() end
   local dt = {}
   for k = 1, STEPS do
     dist.barrier()
     local t0 = timing.now()
-    opt:step()
+    fn()
     dt[k] = timing.now() - t0
   end
-  return median(dt)
+  table.sort(dt)
+  return dt[1], dt[math.ceil(#dt / 2)]
 end
 
 local function bytes_of(t, kind, ty)
@@ -55,9 +52,18 @@ local OPTS = {
 }
 
 if root then
-  print(string.format("machine: %s; %d rank%s; %d parameters (%.1f MB); median of %d steps",
+  print(string.format("machine: %s; %d rank%s; %d parameters (%.1f MB); best and median of %d steps",
                       timing.machine(), size, size == 1 and "" or "s", nparams, nparams * 4 / 2 ^ 20, STEPS))
-  print(string.format("%-24s %-11s %10s %12s %12s %12s %12s", "class", "state", "ms/step", "grad B/step",
+end
+-- The bare collective: an all_reduce of the parameters' size.
+do
+  local t = grilly.ones(nparams)
+  dist.reset_traffic()
+  local best, med = time_calls(function() dist.all_reduce(t, "mean") end)
+  if root then print(string.format("all_reduce of %d floats: best %.2f ms, median %.2f ms", nparams, best * 1e3, med * 1e3)) end
+end
+if root then
+  print(string.format("%-24s %-11s %9s %9s %12s %12s %12s %12s", "class", "state", "best ms", "median", "grad B/step",
                       "param B/step", "scalar B/st", "state MB/rk"))
 end
 for _, class in ipairs({ "AdamW", "HypergradientAdamW", "AutoHypergradientAdamW" }) do
@@ -69,15 +75,15 @@ for _, class in ipairs({ "AdamW", "HypergradientAdamW", "AutoHypergradientAdamW"
     local opt = grilly.optim[class](params, opts)
     if mode ~= "plain" then grilly.optim.distributed(opt, { shard_state = mode == "sharded" }) end
     dist.reset_traffic()
-    local sec = time_steps(opt)
+    local best, med = time_calls(function() opt:step() end)
     local t, n = dist.traffic(), STEPS + 5
     local grad = (bytes_of(t, "all_reduce", "f32") + bytes_of(t, "reduce_scatter", "f32")) / n
     local param = bytes_of(t, "all_gather", "f32") / n
     local scalar = (bytes_of(t, "all_gather", "f64") + bytes_of(t, "all_reduce", "u8")) / n
     -- The barriers of the timing loop are not counted: they move no bytes.
     if root then
-      print(string.format("%-24s %-11s %10.2f %12.0f %12.0f %12.0f %12.2f", class, mode, sec * 1e3, grad, param,
-                          scalar, opt.state_bytes / 2 ^ 20))
+      print(string.format("%-24s %-11s %9.2f %9.2f %12.0f %12.0f %12.0f %12.2f", class, mode, best * 1e3, med * 1e3,
+                          grad, param, scalar, opt.state_bytes / 2 ^ 20))
     end
     opt:free()
     collectgarbage()
