@@ -4,11 +4,13 @@
 -- batch from the loader (distributed = true), and AutoHypergradientAdamW
 -- averages the gradients across the ranks, so all ranks take the same steps
 -- with the same lr, beta1 and surprise. The test set is shared out too, and
--- the ranks' figures averaged. Rank 0 prints and writes the logs.
+-- the ranks' figures averaged. Rank 0 prints and writes the history
+-- (examples-out/06_distributed.tsv) and its plot (.png); their per-step loss
+-- and accuracy are rank 0's, on its part of each batch.
 --
 -- Run from the project root after `make`, with Open MPI installed
 -- (apt-get install libopenmpi-dev openmpi-bin):
---   mpirun -np 2 luajit examples/06_distributed.lua --epochs 1
+--   OPENBLAS_NUM_THREADS=1 mpirun -np 2 luajit examples/06_distributed.lua --epochs 1
 --   mpirun -np 2 bin/grilly examples/06_distributed.lua --shard-state
 -- (add --allow-run-as-root when running as root; --help lists the options).
 local here = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
@@ -18,13 +20,14 @@ package.cpath = here .. "/../build/?.so;" .. package.cpath
 local grilly = require "grilly"
 local args = require "args"
 local common = require "fashion_mnist"
+local example = require "example"
 local tty = require "grilly.tty"
 
 local nn, dist = grilly.nn, grilly.distributed
 local rank, size = dist.init()
 local root = rank == 0
 
-local opts = args.parse(common.options {
+local opts = args.parse(common.options("06_distributed", {
   epochs = 3, batch_size = 256, gain_scale = 0.5,
   extra = {
     { "hidden", 512, "spiking neurons" },
@@ -33,7 +36,7 @@ local opts = args.parse(common.options {
     { "surrogate", "atan", "atan, sigmoid or fast_sigmoid" },
     { "shard-state", false, "shard the optimizer state across the ranks (each holds about 1/N of it)" },
   },
-}, arg, "Trains a spiking network on Fashion-MNIST data-parallel across MPI ranks "
+}), arg, "Trains a spiking network on Fashion-MNIST data-parallel across MPI ranks "
          .. "(mpirun -np N luajit examples/06_distributed.lua).")
 
 grilly.set_device(opts.device)
@@ -59,10 +62,11 @@ end
 
 local t0, start = tty.now(), tty.now()
 local final
+local log = root and example.output(opts.log) or nil
 local loop = grilly.train.loop {
   model = model, criterion = nn.CrossEntropyLoss(), optimizer = opt,
   data = train, val_data = test, gain_scale = opts.gain_scale,
-  log = root and opts.log ~= "" and opts.log or nil,
+  log = log,
   progress = root and not opts.quiet and "auto" or false,
   on_epoch = function(_, summary)
     -- Each rank saw its own part of the data: average the figures (every
@@ -82,4 +86,7 @@ loop:run { epochs = opts.epochs }
 loop:close()
 if root then
   print(string.format("final test accuracy %.4f (%d ranks, %.1f s)", final, size, tty.now() - start))
+  if log then example.wrote_log(log) end
+  common.plot(loop, opts, string.format("Spiking network 784-%d-10 (T = %d) on Fashion-MNIST, %d ranks, %s",
+                                        opts.hidden, opts.steps, size, opts.optimizer))
 end

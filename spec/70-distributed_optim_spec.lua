@@ -315,7 +315,8 @@ describe("data-parallel optimizers", function()
       local set = grilly.data.fashion_mnist { train_size = 1, test_size = 1 }
       if not set then return pending("Fashion-MNIST is not installed (dataset-fashion-mnist)") end
       local code, output = problem.mpirun(2, "examples/06_distributed.lua", {
-        "--epochs", 1, "--train-size", 2048, "--test-size", 1000, "--hidden", 64, "--batch-size", 128, "--quiet" }, 300)
+        "--epochs", 1, "--train-size", 2048, "--test-size", 1000, "--hidden", 64, "--batch-size", 128, "--quiet",
+        "--device", "cpu", "--log=", "--plot=" }, 300)
       assert.are.equal(0, code, output)
       assert.is_truthy(output:find("on 2 ranks, global batch 128 (64 per rank)", 1, true), output)
       local acc = tonumber(output:match("final test accuracy ([%d.]+) %(2 ranks"))
