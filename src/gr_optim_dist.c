@@ -14,8 +14,9 @@ gr_tensor *gr_optim_dist_param(const gr_optim_dist *d, int i) { return d->params
 
 /* ---- layout ------------------------------------------------------------- */
 
-/* Calls visit for each parameter part inside the flat range [lo, lo + len):
- * parameter i, its elements [at, at + count), found at flat position pos. */
+/* Loops over the parameter parts inside the flat range [lo, lo + len),
+ * declaring for each: the parameter i, its elements [at, at + count), and
+ * pos, where they start in the flat vector. */
 #define FOR_PARTS(d, lo, len, i, at, count, pos)                                                   \
     for (int i = 0; i < (d)->n; i++)                                                               \
         for (int64_t pos = (d)->offset[i] > (lo) ? (d)->offset[i] : (lo),                          \
