@@ -21,6 +21,18 @@ end
 describe("grilly.distributed collectives", function()
   if not problem.mpi then return pending(problem.mpi_reason) end
 
+  it("run under bin/grilly as under luajit", function()
+    local dir = scratch.path("-coll")
+    assert(os.execute("mkdir -p " .. dir) == 0)
+    local code, output = problem.mpirun(2, "collectives", { dir .. "/out" }, 120, "bin/grilly")
+    assert.are.equal(0, code, output)
+    for r = 0, 1 do
+      local got, expected = problem.read(dir .. "/out." .. r), ranks(2)[r]
+      assert.are.same(expected.devices, got.devices)
+      assert.are.same(expected.errors, got.errors)
+    end
+  end)
+
   for _, n in ipairs({ 2, 3 }) do
     describe("on " .. n .. " ranks", function()
       it("number the ranks from 0 and name rank 0 the root", function()

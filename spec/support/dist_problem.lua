@@ -120,14 +120,14 @@ problem.mpi_reason = not mpi_module and "grilly was built without MPI (no build/
 
 -- Runs spec/support/distributed/<worker>.lua (or the script at a path with
 -- a slash) on n ranks with the given arguments, within `limit` seconds, one
--- BLAS thread per rank. Returns the exit code (124 when the limit ran out)
--- and the combined output.
-function problem.mpirun(n, worker, args, limit)
+-- BLAS thread per rank, by `launcher` (default luajit). Returns the exit
+-- code (124 when the limit ran out) and the combined output.
+function problem.mpirun(n, worker, args, limit, launcher)
   local script = worker:find("/", 1, true) and worker or "spec/support/distributed/" .. worker .. ".lua"
   local cmd = string.format("LUA_PATH='lua/?.lua;lua/?/init.lua;spec/support/?.lua;;' LUA_CPATH='build/?.so;;' "
                             .. "OPENBLAS_NUM_THREADS=1 timeout %d mpirun -np %d --oversubscribe --allow-run-as-root "
-                            .. "--mca btl_vader_single_copy_mechanism none luajit %s %s",
-                            limit or 120, n, script, table.concat(args or {}, " "))
+                            .. "--mca btl_vader_single_copy_mechanism none %s %s %s",
+                            limit or 120, n, launcher or "luajit", script, table.concat(args or {}, " "))
   local pipe = assert(io.popen(cmd .. " 2>&1; echo \"exit=$?\""))
   local out = pipe:read("*a")
   pipe:close()
