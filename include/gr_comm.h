@@ -64,6 +64,9 @@ struct gr_comm {
 const char *gr_comm_kind_name(gr_comm_kind kind);     /* "all_reduce", ... */
 const char *gr_comm_type_name(gr_comm_type type);     /* "f32", "f64", "u8" */
 
+/* Fails, naming the operation `what`, once the communicator has been shut down. */
+gr_status gr_comm_check_open(const gr_comm *c, const char *what);
+
 /* The wrappers the core calls: they check the communicator is open and the
  * sizes fit, count the traffic, and turn an implementation error into a
  * status with its message. */

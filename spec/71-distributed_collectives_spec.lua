@@ -108,6 +108,16 @@ describe("grilly.distributed collectives", function()
                          e.not_tensor)
       end)
 
+      it("refuse to run after finalize", function()
+        local r = ranks(n)[0]
+        local e = r.after_finalize
+        assert.is_truthy(e:find("all_reduce: the communicator has been shut down (distributed.finalize was called)",
+                                1, true), e)
+        for _, key in ipairs({ "step_after_finalize", "save_after_finalize" }) do
+          assert.is_truthy(r[key]:find("AdamW: the communicator has been shut down", 1, true), r[key])
+        end
+      end)
+
       it("count the bytes each rank hands to them", function()
         local t = ranks(n)[n - 1].traffic
         -- One all_reduce of 10 floats, after its shape check (an all_gather of n x 10 doubles).

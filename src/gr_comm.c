@@ -19,12 +19,16 @@ const char *gr_comm_type_name(gr_comm_type type)
     return names[type];
 }
 
-static gr_status check_open(const gr_comm *c, gr_comm_kind kind)
+gr_status gr_comm_check_open(const gr_comm *c, const char *what)
 {
     if (c->closed)
-        return gr_fail(GR_ECOMM, "%s: the communicator has been shut down (distributed.finalize was called)",
-                       gr_comm_kind_name(kind));
+        return gr_fail(GR_ECOMM, "%s: the communicator has been shut down (distributed.finalize was called)", what);
     return GR_OK;
+}
+
+static gr_status check_open(const gr_comm *c, gr_comm_kind kind)
+{
+    return gr_comm_check_open(c, gr_comm_kind_name(kind));
 }
 
 static gr_status check_count(gr_comm_kind kind, int64_t count)
@@ -92,7 +96,7 @@ gr_status gr_comm_broadcast(gr_comm *c, void *buf, int64_t count, gr_comm_type t
 
 gr_status gr_comm_barrier(gr_comm *c)
 {
-    if (c->closed) return gr_fail(GR_ECOMM, "barrier: the communicator has been shut down (distributed.finalize was called)");
+    GR_TRY(gr_comm_check_open(c, "barrier"));
     int rc = c->ops->barrier(c);
     if (rc == 0) return GR_OK;
     char buf[256];

@@ -37,6 +37,7 @@ static const char *desc_shape(const double *d, char *buf, size_t len)
 static gr_status check_agree(gr_comm *c, const char *what, const gr_tensor *t, double extra,
                              const char *(*extra_text)(double x, char *buf, size_t len))
 {
+    GR_TRY(gr_comm_check_open(c, what));
     if (c->size == 1) return GR_OK;
     double *all = malloc((size_t)c->size * DESC_LEN * sizeof *all);
     int *counts = malloc((size_t)c->size * 2 * sizeof *counts);

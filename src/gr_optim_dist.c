@@ -301,6 +301,7 @@ static gr_status nonfinite_error(gr_optim_dist *d)
 gr_status gr_optim_dist_step(gr_optim_dist *d, gr_tensor *const *grads, int *skipped)
 {
     if (skipped) *skipped = 0;
+    GR_TRY(gr_comm_check_open(d->comm, gr_optim_kind_name(d->opt->kind)));
     for (int i = 0; i < d->n; i++)
         GR_TRY(gr_optim_check_grad(d->opt->kind, d->device, i, d->params[i], grads[i]));
     for (int i = 0; i < d->n; i++) d->mask[i] = grads[i] != NULL;

@@ -242,6 +242,7 @@ static gr_status gather_slot(gr_optim_dist *d, int k, gr_tensor **out)
 
 gr_status gr_optim_dist_full(gr_optim_dist *d, gr_optim **full, int *owned)
 {
+    GR_TRY(gr_comm_check_open(d->comm, gr_optim_kind_name(d->opt->kind)));
     if (!d->o.shard_state) {
         *full = d->opt;
         *owned = 0;

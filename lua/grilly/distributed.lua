@@ -44,7 +44,7 @@ function distributed.is_root() return c.rank(comm()) == 0 end
 -- The communicator the optimizers and collectives use (a grilly.Communicator).
 function distributed.communicator() return comm() end
 
-function distributed.barrier() c.barrier(comm()) end
+function distributed.barrier() return c.barrier(comm()) end
 
 -- all_reduce(t [, "sum" | "mean"]): in place, every rank ends with the sum
 -- (or mean) of t over the ranks; returns t.
@@ -60,7 +60,7 @@ function distributed.all_gather(t) return c.all_gather(t, comm()) end
 -- The bytes this rank has handed to each kind of collective:
 -- {all_reduce = {f32 = {calls, bytes}, ...}, reduce_scatter = ..., all_gather = ..., broadcast = ...}.
 function distributed.traffic() return c.traffic(comm()) end
-function distributed.reset_traffic() c.reset_traffic(comm()) end
+function distributed.reset_traffic() return c.reset_traffic(comm()) end
 
 -- The host this rank runs on.
 function distributed.host() return mpi.host() end
