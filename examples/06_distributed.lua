@@ -27,15 +27,10 @@ local nn, dist = grilly.nn, grilly.distributed
 local rank, size = dist.init()
 local root = rank == 0
 
+local extra = common.snn_options()
+extra[#extra + 1] = { "shard-state", false, "shard the optimizer state across the ranks (each holds about 1/N of it)" }
 local opts = args.parse(common.options("06_distributed", {
-  epochs = 3, batch_size = 256, gain_scale = 0.5,
-  extra = {
-    { "hidden", 512, "spiking neurons" },
-    { "steps", 6, "time steps T" },
-    { "tau", 2, "membrane time constant of the spiking and readout layers" },
-    { "surrogate", "atan", "atan, sigmoid or fast_sigmoid" },
-    { "shard-state", false, "shard the optimizer state across the ranks (each holds about 1/N of it)" },
-  },
+  epochs = 3, batch_size = 256, gain_scale = 0.5, extra = extra,
 }), arg, "Trains a spiking network on Fashion-MNIST data-parallel across MPI ranks "
          .. "(mpirun -np N luajit examples/06_distributed.lua).")
 
@@ -45,13 +40,7 @@ grilly.manual_seed(opts.seed)
 -- batch_size is the global batch: each rank takes batch_size / N rows of it.
 local train, test = common.loaders(opts, { distributed = true })
 
-local model = nn.Sequential {
-  nn.Linear(784, opts.hidden),
-  nn.DirectEncoder(opts.steps),
-  nn.LIF { tau = opts.tau, surrogate = opts.surrogate },
-  nn.Linear(opts.hidden, 10),
-  nn.MembraneReadout { tau = opts.tau },
-}
+local model = common.snn(opts)
 -- Rank 0's initial weights and optimizer state become every rank's.
 local opt = grilly.optim.distributed(common.optimizer(opts, model:parameters()), { shard_state = opts.shard_state })
 if root then

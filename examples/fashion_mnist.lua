@@ -59,6 +59,30 @@ function common.loaders(opts, shared)
   return train, test, set
 end
 
+-- The spiking network of examples 04 and 06: its options (for `extra`) and
+-- the model they describe.
+function common.snn_options()
+  return {
+    { "hidden", 512, "spiking neurons" },
+    { "steps", 6, "time steps T" },
+    { "tau", 2, "membrane time constant of the spiking and readout layers" },
+    { "surrogate", "atan", "atan, sigmoid or fast_sigmoid" },
+  }
+end
+
+-- The first layer sees the same image at every step, so it runs once and its
+-- output is repeated over time (a linear layer commutes with direct coding).
+function common.snn(opts)
+  local nn = grilly.nn
+  return nn.Sequential {
+    nn.Linear(784, opts.hidden),
+    nn.DirectEncoder(opts.steps),
+    nn.LIF { tau = opts.tau, surrogate = opts.surrogate },
+    nn.Linear(opts.hidden, 10),
+    nn.MembraneReadout { tau = opts.tau },
+  }
+end
+
 function common.optimizer(opts, params)
   local optim = grilly.optim
   if opts.optimizer == "adamw" then return optim.AdamW(params, { lr = opts.lr }) end

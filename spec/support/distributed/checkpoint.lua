@@ -1,4 +1,4 @@
--- MPI worker of spec/70-distributed_optim_spec.lua: checkpoints of a
+-- MPI worker of spec/80-distributed_optim_spec.lua: checkpoints of a
 -- data-parallel AutoHypergradientAdamW (surprise and momentum adaptation on).
 -- Usage: mpirun -np N luajit checkpoint.lua save <dir> <k1> <k2> <shard>
 --   trains k1 steps, saves the optimizer (opt:save) and, from rank 0, the

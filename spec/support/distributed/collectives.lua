@@ -1,4 +1,4 @@
--- MPI worker of spec/71-distributed_collectives_spec.lua: grilly.distributed's
+-- MPI worker of spec/81-distributed_collectives_spec.lua: grilly.distributed's
 -- collectives on the CPU and, where one opens, a Vulkan device. Each rank
 -- contributes values made from its rank; results go to <out>.<rank>.
 -- Usage: mpirun -np N luajit collectives.lua <out>

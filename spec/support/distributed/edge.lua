@@ -1,4 +1,4 @@
--- MPI worker of spec/70-distributed_optim_spec.lua: the edges of
+-- MPI worker of spec/80-distributed_optim_spec.lua: the edges of
 -- data-parallel optimizers. Writes what each case left to <out>.<rank>.
 -- Usage: mpirun -np N luajit edge.lua <out>
 local grilly = require "grilly"

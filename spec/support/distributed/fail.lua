@@ -1,4 +1,4 @@
--- MPI worker of spec/70-distributed_optim_spec.lua: rank 1 raises an error
+-- MPI worker of spec/80-distributed_optim_spec.lua: rank 1 raises an error
 -- after two data-parallel steps while the other ranks go on stepping (and so
 -- wait for it in a collective). The job must end, with the error shown.
 local grilly = require "grilly"

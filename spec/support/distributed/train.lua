@@ -1,4 +1,4 @@
--- MPI worker of spec/70-distributed_optim_spec.lua: trains the problem of
+-- MPI worker of spec/80-distributed_optim_spec.lua: trains the problem of
 -- dist_problem for `steps` steps with each of the three optimizer classes,
 -- with replicated and with sharded state, data-parallel over the ranks, and
 -- writes what every step left to <out>.<rank>.
