@@ -60,7 +60,13 @@ local ubox = ffi.cast("uint32_t *", fbox)
 
 -- The bit pattern of x rounded to float32, and the float32 with bits u.
 function gpu.bits(x) fbox[0] = x; return tonumber(ubox[0]) end
-function gpu.from_bits(u) ubox[0] = u; return fbox[0] end
+-- A NaN comes back as the canonical NaN: LuaJIT's tagged values would read some
+-- NaN payloads, widened to double, as other types (a function, say).
+function gpu.from_bits(u)
+  if u % 2^31 > 0x7f800000 then return 0 / 0 end
+  ubox[0] = u
+  return fbox[0]
+end
 
 local function is_nan(x) return x ~= x end
 
