@@ -246,11 +246,12 @@ describe("data-parallel optimizers", function()
         return dir
       end
 
-      local function resume(n, shard)
+      local function resume(n, shard, mode)
         local d = saved()
-        local code, output = problem.mpirun(n, "checkpoint", { "resume", d, K1, K2, tostring(shard) })
+        mode = mode or "resume"
+        local code, output = problem.mpirun(n, "checkpoint", { mode, d, K1, K2, tostring(shard) })
         assert.are.equal(0, code, output)
-        return function(r) return problem.read(string.format("%s/resume-%d-%s.%d", d, n, tostring(shard), r)) end
+        return function(r) return problem.read(string.format("%s/%s-%d-%s.%d", d, mode, n, tostring(shard), r)) end
       end
 
       it("saved with sharded state load at 1 rank and continue like the 2-rank run", function()
@@ -296,6 +297,15 @@ describe("data-parallel optimizers", function()
       it("load at 2 ranks with sharded state and continue bit for bit", function()
         local cont = { [0] = problem.read(saved() .. "/save.0"), problem.read(saved() .. "/save.1") }
         local got = resume(2, true)
+        for r = 0, 1 do
+          assert.are.same(cont[r].steps, got(r).steps)
+          assert.are.same(cont[r].lr_history, got(r).lr_history)
+        end
+      end)
+
+      it("need only be read by rank 0: the other ranks take its parameters and state", function()
+        local cont = { [0] = problem.read(saved() .. "/save.0"), problem.read(saved() .. "/save.1") }
+        local got = resume(2, true, "resume-root")
         for r = 0, 1 do
           assert.are.same(cont[r].steps, got(r).steps)
           assert.are.same(cont[r].lr_history, got(r).lr_history)

@@ -6,6 +6,9 @@
 -- Or:    mpirun -np N luajit checkpoint.lua resume <dir> <k1> <k2> <shard>
 --   loads both files, skips the loader past the first k1 batches, trains k2
 --   steps and writes them to <dir>/resume-<N>-<shard>.<rank>.
+-- Or:    mpirun -np N luajit checkpoint.lua resume-root <dir> <k1> <k2> <shard>
+--   the same, but only rank 0 reads the files; the other ranks start from
+--   fresh parameters and a fresh optimizer (<dir>/resume-root-<N>-<shard>.<rank>).
 local grilly = require "grilly"
 local problem = require "dist_problem"
 local dist = grilly.distributed
@@ -27,12 +30,18 @@ if mode == "save" then
   dist.barrier()
   out = dir .. "/save." .. rank
 else
-  local saved = assert(grilly.load(dir .. "/params.grilly"))
-  params = { saved.w, saved.b }
-  opt = grilly.optim.distributed(grilly.optim.load(dir .. "/opt.grilly", params),
-                                 { shard_state = shard, bucket_mb = problem.BUCKET_MB })
+  local plain
+  if mode == "resume" or rank == 0 then
+    local saved = assert(grilly.load(dir .. "/params.grilly"))
+    params = { saved.w, saved.b }
+    plain = grilly.optim.load(dir .. "/opt.grilly", params)
+  else
+    params = problem.params(grilly, 999)
+    plain = grilly.optim[class](params)
+  end
+  opt = grilly.optim.distributed(plain, { shard_state = shard, bucket_mb = problem.BUCKET_MB })
   for _ = 1, k1 do problem.next_batch(loader) end
-  out = string.format("%s/resume-%d-%s.%d", dir, size, tostring(shard), rank)
+  out = string.format("%s/%s-%d-%s.%d", dir, mode, size, tostring(shard), rank)
 end
 
 local steps = {}
