@@ -48,7 +48,7 @@ function timing.machine()
   local f = io.open("/proc/cpuinfo")
   local model = f and f:read("*a"):match("model name%s*:%s*([^\n]+)") or "unknown CPU"
   if f then f:close() end
-  local p = io.popen("nproc")
+  local p = io.popen("nproc --all")
   local cores = p:read("*l")
   p:close()
   return string.format("%s, %s cores", model, cores)

@@ -20,31 +20,15 @@ local grilly = require "grilly"
 local args = require "args"
 local common = require "fashion_mnist"
 
-local nn = grilly.nn
-
 local opts = args.parse(common.options("04_snn_fashion_mnist", {
-  epochs = 3, batch_size = 256, gain_scale = 0.5,
-  extra = {
-    { "hidden", 512, "spiking neurons" },
-    { "steps", 6, "time steps T" },
-    { "tau", 2, "membrane time constant of the spiking and readout layers" },
-    { "surrogate", "atan", "atan, sigmoid or fast_sigmoid" },
-  },
+  epochs = 3, batch_size = 256, gain_scale = 0.5, extra = common.snn_options(),
 }), arg, "Trains a spiking network on Fashion-MNIST and reports test accuracy after each epoch.")
 
 grilly.set_device(opts.device)
 grilly.manual_seed(opts.seed)
 local train, test = common.loaders(opts)
 
--- The first layer sees the same image at every step, so it runs once and its
--- output is repeated over time (a linear layer commutes with direct coding).
-local model = nn.Sequential {
-  nn.Linear(784, opts.hidden),
-  nn.DirectEncoder(opts.steps),
-  nn.LIF { tau = opts.tau, surrogate = opts.surrogate },
-  nn.Linear(opts.hidden, 10),
-  nn.MembraneReadout { tau = opts.tau },
-}
+local model = common.snn(opts)
 print(model)
 
 local opt = common.optimizer(opts, model:parameters())

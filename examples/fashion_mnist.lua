@@ -35,9 +35,10 @@ function common.options(name, defaults)
 end
 
 -- Train and test loaders over Fashion-MNIST, standardised with the training
--- set's mean and standard deviation. Exits with the loader's message (which
+-- set's mean and standard deviation; `shared` (optional) adds loader options
+-- to both, e.g. {distributed = true}. Exits with the loader's message (which
 -- names the Debian package) when the data set is missing.
-function common.loaders(opts)
+function common.loaders(opts, shared)
   local set, err = grilly.data.fashion_mnist { device = "cpu", train_size = opts.train_size, test_size = opts.test_size }
   if not set then
     io.stderr:write(err, "\n")
@@ -45,13 +46,41 @@ function common.loaders(opts)
   end
   local mean, std = grilly.data.stats(set.train.x)
   local norm = { mean = mean, std = std }
-  local train = grilly.data.loader(set.train.x, set.train.y, {
+  local function with_shared(o)
+    for k, v in pairs(shared or {}) do o[k] = v end
+    return o
+  end
+  local train = grilly.data.loader(set.train.x, set.train.y, with_shared {
     batch_size = opts.batch_size, seed = opts.seed, normalize = norm, device = opts.device,
   })
-  local test = grilly.data.loader(set.test.x, set.test.y, {
+  local test = grilly.data.loader(set.test.x, set.test.y, with_shared {
     batch_size = 1000, shuffle = false, normalize = norm, device = opts.device,
   })
   return train, test, set
+end
+
+-- The spiking network of examples 04 and 06: its options (for `extra`) and
+-- the model they describe.
+function common.snn_options()
+  return {
+    { "hidden", 512, "spiking neurons" },
+    { "steps", 6, "time steps T" },
+    { "tau", 2, "membrane time constant of the spiking and readout layers" },
+    { "surrogate", "atan", "atan, sigmoid or fast_sigmoid" },
+  }
+end
+
+-- The first layer sees the same image at every step, so it runs once and its
+-- output is repeated over time (a linear layer commutes with direct coding).
+function common.snn(opts)
+  local nn = grilly.nn
+  return nn.Sequential {
+    nn.Linear(784, opts.hidden),
+    nn.DirectEncoder(opts.steps),
+    nn.LIF { tau = opts.tau, surrogate = opts.surrogate },
+    nn.Linear(opts.hidden, 10),
+    nn.MembraneReadout { tau = opts.tau },
+  }
 end
 
 function common.optimizer(opts, params)

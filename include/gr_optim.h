@@ -152,6 +152,9 @@ const double *gr_optim_history(const gr_optim *opt, gr_optim_history_id h, int64
 /* Per-parameter state: the slot's tensor (owned by the optimizer) or NULL. */
 gr_tensor *gr_optim_state_slot(const gr_optim *opt, int param, gr_optim_slot slot);
 
+/* Bytes of per-parameter state (m, v, vmax, ema_g) the optimizer holds. */
+int64_t gr_optim_state_bytes(const gr_optim *opt);
+
 /* The current update direction of parameter i (what the next step uses as
  * d_prev), as a new tensor on the parameter's device; zeros without state.
  * A sync point. */

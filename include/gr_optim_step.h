@@ -8,6 +8,7 @@
 #define GR_OPTIM_STEP_H
 
 #include "gr_optim.h"
+#include "gr_comm.h"
 
 /* The global sums of pass 1, over every element of every parameter that
  * has a gradient this step. */
@@ -110,12 +111,13 @@ gr_status gr_optim_device_ops_get(const gr_device *dev, const gr_optim_device_op
 
 /* The one global reduction of the optimizers: out[s] = the sum over items
  * of partials[i*width + s], added in item order. Every global sum of a step
- * goes through here, so a distributed build adds its all-reduce in this one
- * place. The fused Vulkan step, whose sums never reach the host, finishes
- * them in its scalar kernel (totals() in shaders/optim_scalar.comp): the
- * device-side counterpart, where such a build all-reduces a step's five
- * sums. */
-gr_status gr_optim_reduce_global(const double *partials, int nitems, int width, double *out);
+ * goes through here. With a communicator (an optimizer whose state is
+ * sharded across processes, gr_optim_dist.h) each rank's sums are then added
+ * across the ranks, in rank order, so every rank gets the same bits. The
+ * fused Vulkan step, whose sums never reach the host, finishes them in its
+ * scalar kernel (totals() in shaders/optim_scalar.comp); an optimizer with a
+ * communicator therefore never takes that path. */
+gr_status gr_optim_reduce_global(gr_comm *comm, const double *partials, int nitems, int width, double *out);
 
 /* What a step did; the scalar rules' flags. */
 enum {

@@ -108,6 +108,17 @@ gr_status gr_optim_new(gr_optim_kind kind, gr_tensor *const *params, int n,
     return GR_OK;
 }
 
+gr_status gr_optim_share_sums(gr_optim *opt, gr_comm *comm)
+{
+    if (opt->resident) {
+        GR_TRY(gr_optim_sync(opt));
+        opt->ops->resident->detach(opt);
+        opt->ops = &gr_optim_staged_ops;
+    }
+    opt->comm = comm;
+    return GR_OK;
+}
+
 void gr_optim_free(gr_optim *opt)
 {
     if (!opt) return;
@@ -133,6 +144,15 @@ gr_device *gr_optim_device(const gr_optim *opt) { return opt->device; }
 const gr_optim_options *gr_optim_get_options(const gr_optim *opt) { return &opt->o; }
 const gr_optim_scalars *gr_optim_get_scalars(const gr_optim *opt) { return &opt->s; }
 gr_tensor *gr_optim_state_slot(const gr_optim *opt, int i, gr_optim_slot k) { return opt->params[i].slot[k]; }
+
+int64_t gr_optim_state_bytes(const gr_optim *opt)
+{
+    int64_t bytes = 0;
+    for (int i = 0; i < opt->n; i++)
+        for (int k = 0; k < GR_OPTIM_NSLOTS; k++)
+            if (opt->params[i].slot[k]) bytes += opt->params[i].slot[k]->numel * (int64_t)sizeof(float);
+    return bytes;
+}
 
 const double *gr_optim_history(const gr_optim *opt, gr_optim_history_id h, int64_t *len)
 {
@@ -200,23 +220,26 @@ static gr_optim_item item_of(const gr_optim *opt, int i, const gr_tensor *g, int
 
 /* ---- the step ----------------------------------------------------------- */
 
+gr_status gr_optim_check_grad(gr_optim_kind kind, const gr_device *dev, int i, const gr_tensor *p, const gr_tensor *g)
+{
+    const char *cls = gr_optim_kind_name(kind);
+    if (!g) return GR_OK;
+    if (!gr_shape_equal(g, p)) {
+        char a[96], b[96];
+        return gr_fail(GR_ESHAPE, "%s: gradient of parameter %d: shape mismatch: %s vs %s", cls, i + 1,
+                       gr_shape_str(g->ndim, g->shape, a, sizeof a), gr_shape_str(p->ndim, p->shape, b, sizeof b));
+    }
+    if (g->storage->device != dev)
+        return gr_fail(GR_EDEVICE, "%s: gradient of parameter %d: device mismatch: %s vs %s", cls, i + 1,
+                       g->storage->device->name, dev->name);
+    if (overlaps(g, p))
+        return gr_fail(GR_EINVAL, "%s: gradient of parameter %d shares memory with the parameter", cls, i + 1);
+    return GR_OK;
+}
+
 static gr_status check_grads(const gr_optim *opt, gr_tensor *const *grads)
 {
-    const char *cls = gr_optim_kind_name(opt->kind);
-    for (int i = 0; i < opt->n; i++) {
-        const gr_tensor *g = grads[i], *p = opt->params[i].p;
-        if (!g) continue;
-        if (!gr_shape_equal(g, p)) {
-            char a[96], b[96];
-            return gr_fail(GR_ESHAPE, "%s: gradient of parameter %d: shape mismatch: %s vs %s", cls, i + 1,
-                           gr_shape_str(g->ndim, g->shape, a, sizeof a), gr_shape_str(p->ndim, p->shape, b, sizeof b));
-        }
-        if (g->storage->device != opt->device)
-            return gr_fail(GR_EDEVICE, "%s: gradient of parameter %d: device mismatch: %s vs %s", cls, i + 1,
-                           g->storage->device->name, opt->device->name);
-        if (overlaps(g, p))
-            return gr_fail(GR_EINVAL, "%s: gradient of parameter %d shares memory with the parameter", cls, i + 1);
-    }
+    for (int i = 0; i < opt->n; i++) GR_TRY(gr_optim_check_grad(opt->kind, opt->device, i, opt->params[i].p, grads[i]));
     return GR_OK;
 }
 
@@ -292,7 +315,7 @@ gr_status gr_optim_step(gr_optim *opt, gr_tensor *const *grads, int *skipped)
     double sums[GR_OPTIM_NSUMS] = {0};
     if (needs_reduce(opt, &rc)) {
         gr_status s = opt->ops->reduce(opt->items, nitems, &rc, opt->partials);
-        if (s == GR_OK) s = gr_optim_reduce_global(opt->partials, nitems, GR_OPTIM_NSUMS, sums);
+        if (s == GR_OK) s = gr_optim_reduce_global(opt->comm, opt->partials, nitems, GR_OPTIM_NSUMS, sums);
         if (s != GR_OK) { gr_optim_drop_created(opt); return s; }
     }
 
@@ -318,7 +341,7 @@ gr_status gr_optim_step(gr_optim *opt, gr_tensor *const *grads, int *skipped)
             if (!grads[i] && opt->params[i].slot[GR_SLOT_M]) opt->items[n2++] = item_of(opt, i, NULL, 0);
     double dnorm = 0;
     gr_status s = opt->ops->update(opt->items, n2, &uc, opt->dnorm);
-    if (s == GR_OK) s = gr_optim_reduce_global(opt->dnorm, n2, 1, &dnorm);
+    if (s == GR_OK && uc.dnorm) s = gr_optim_reduce_global(opt->comm, opt->dnorm, n2, 1, &dnorm);
     /* Past this point the state is written: the new slots stay either way. */
     memset(opt->created, 0, (size_t)opt->n);
     if (s != GR_OK) return s;

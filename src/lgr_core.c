@@ -133,5 +133,6 @@ int luaopen_grilly_core(lua_State *L)
     lgr_nn_open(L);
     lgr_data_open(L);
     lgr_vulkan_open(L);
+    lgr_comm_open(L);
     return 1;
 }

@@ -157,14 +157,40 @@ local Loader = {}
 Loader.__index = Loader
 Loader.__name = "DataLoader"
 
+-- The ranks a loader shares its batches with: (rank, world_size) from the
+-- options, or grilly.distributed's with distributed = true.
+local function check_shard(opts)
+  local explicit = opts.rank ~= nil or opts.world_size ~= nil
+  if opts.distributed ~= nil and type(opts.distributed) ~= "boolean" then
+    error("loader: option 'distributed' must be a boolean, got " .. type(opts.distributed), 3)
+  end
+  if opts.distributed and explicit then
+    error("loader: give either distributed = true or rank and world_size, not both", 3)
+  end
+  if opts.distributed then
+    local dist = require "grilly.distributed"
+    return dist.rank(), dist.size()
+  end
+  if not explicit then return 0, 1 end
+  local world = check_int("loader", "world_size", opts.world_size or 1, 1)
+  local rank = check_int("loader", "rank", opts.rank or 0, 0)
+  if rank >= world then
+    error(string.format("loader: option 'rank' must be below world_size (%d), got %d", world, rank), 3)
+  end
+  return rank, world
+end
+
 -- loader(x[, y][, {batch_size = 32, shuffle = true, seed = 0, drop_last =
--- false, normalize = {mean, std}, device}]): minibatches of the rows of x
--- (and y). next() gives x_batch, y_batch, then nil at the end of the
--- epoch; reset() starts the next epoch, reshuffled.
+-- false, normalize = {mean, std}, device, distributed = false, rank,
+-- world_size}]): minibatches of the rows of x (and y). next() gives x_batch,
+-- y_batch, then nil at the end of the epoch; reset() starts the next epoch,
+-- reshuffled. Shared across ranks, batch_size is the global batch and each
+-- rank gets its own contiguous part of every one.
 function data.loader(x, y, opts)
   if opts == nil and type(y) == "table" and not core.is_tensor(y) then y, opts = nil, y end
   check_xy("loader", x, y)
   opts = check_table("loader", opts)
+  local rank, world = check_shard(opts)
   local self = setmetatable({
     x = x,
     y = y,
@@ -175,8 +201,14 @@ function data.loader(x, y, opts)
     drop_last = opts.drop_last == true,
     normalize = opts.normalize,
     device = opts.device,
+    rank = rank,
+    world_size = world,
     epoch = 0,
   }, Loader)
+  if self.batch_size < world then
+    error(string.format("loader: batch_size (%d) must be at least world_size (%d): every rank takes part "
+                        .. "of every batch", self.batch_size, world), 2)
+  end
   if self.normalize ~= nil and (type(self.normalize) ~= "table" or self.normalize.mean == nil
                                 or self.normalize.std == nil) then
     error("loader: option 'normalize' must be a table {mean = ..., std = ...}", 2)
@@ -193,21 +225,32 @@ function Loader:reset()
   return self
 end
 
--- The number of batches per epoch.
+-- The number of batches per epoch (the same on every rank).
 function Loader:size()
-  local full = math.floor(self.n / self.batch_size)
-  return (self.drop_last or self.n % self.batch_size == 0) and full or full + 1
+  local full, rest = math.floor(self.n / self.batch_size), self.n % self.batch_size
+  return (self.drop_last or rest < math.max(self.world_size, 1)) and full or full + 1
 end
 
+-- This rank's part of a batch of len rows: its first row (0-based) and count.
+-- The parts differ in size by at most one row, the larger ones first.
+function Loader:share(len)
+  local base, extra = math.floor(len / self.world_size), len % self.world_size
+  return self.rank * base + math.min(self.rank, extra), base + (self.rank < extra and 1 or 0)
+end
+
+-- A last batch smaller than world_size rows is dropped, so that every rank
+-- has a part of every batch.
 function Loader:next()
   local len = math.min(self.batch_size, self.n - self.pos)
-  if len <= 0 or (self.drop_last and len < self.batch_size) then return nil end
+  if len <= 0 or len < self.world_size or (self.drop_last and len < self.batch_size) then return nil end
+  local first, count = self:share(len)
+  first = self.pos + first
   local xb, yb
   if self.order then
-    local idx = self.order:narrow(1, self.pos + 1, len)
+    local idx = self.order:narrow(1, first + 1, count)
     xb, yb = self.x:index_select(1, idx), self.y and self.y:index_select(1, idx)
   else
-    xb, yb = self.x:narrow(1, self.pos + 1, len), self.y and self.y:narrow(1, self.pos + 1, len)
+    xb, yb = self.x:narrow(1, first + 1, count), self.y and self.y:narrow(1, first + 1, count)
   end
   self.pos = self.pos + len
   if self.device then

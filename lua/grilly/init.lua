@@ -11,7 +11,7 @@ grilly.nn = require "grilly.nn"
 grilly.data = require "grilly.data"
 
 -- Lua-level modules load on first use, so that require "grilly" stays cheap.
-local on_demand = { plot = "grilly.plot", train = "grilly.train" }
+local on_demand = { plot = "grilly.plot", train = "grilly.train", distributed = "grilly.distributed" }
 setmetatable(grilly, {
   __index = function(t, key)
     local name = on_demand[key]
