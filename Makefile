@@ -147,7 +147,7 @@ bench-optim-cpu: all build/bench/libbaseline.so
 
 # Data-parallel benchmarks on 1 and 2 ranks of this machine: the optimizer
 # step and an epoch of the spiking network of examples/06_distributed.lua
-# (docs/benchmarks-distributed.md). One BLAS thread per rank.
+# (docs/benchmarks.md, Data-parallel training). One BLAS thread per rank.
 MPIRUN ?= mpirun --oversubscribe --allow-run-as-root
 bench-distributed: all
 	@for n in 1 2; do OPENBLAS_NUM_THREADS=1 $(RUN_ENV) $(MPIRUN) -np $$n $(LUA) bench/distributed/step.lua || exit 1; done
