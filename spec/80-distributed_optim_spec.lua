@@ -26,7 +26,7 @@ end
 -- One process on the full batch: the snapshots after each step, and the optimizer.
 local function reference(class, steps)
   local params = problem.params(grilly, 100)
-  local loader = problem.loader(grilly, 0, 1)
+  local loader = problem.loader(grilly, 0, 1, "cpu")
   local opt = grilly.optim[class](params, problem.options(class))
   local snaps = {}
   for k = 1, steps do
@@ -84,7 +84,7 @@ end
 describe("data-parallel optimizers", function()
   describe("options", function()
     local optim = grilly.optim
-    local function p() return { grilly.zeros(3) } end
+    local function p() return { grilly.zeros(3, { device = "cpu" }) } end
 
     it("are checked before MPI starts, naming the option", function()
       local cases = {
@@ -257,12 +257,12 @@ describe("data-parallel optimizers", function()
       it("saved with sharded state load at 1 rank and continue like the 2-rank run", function()
         local d = saved()
         local cont = problem.read(d .. "/save.0")
-        local p = assert(grilly.load(d .. "/params.grilly"))
+        local p = assert(grilly.load(d .. "/params.grilly", { device = "cpu" }))
         local params = { p.w, p.b }
         local opt = grilly.optim.load(d .. "/opt.grilly", params)
         assert.are.equal(K1, opt.step_count)
         assert.is_false(opt.distributed)
-        local loader = problem.loader(grilly, 0, 1)
+        local loader = problem.loader(grilly, 0, 1, "cpu")
         for _ = 1, K1 do problem.next_batch(loader) end
         local snaps = {}
         for k = 1, K2 do
@@ -277,7 +277,7 @@ describe("data-parallel optimizers", function()
       it("hold the complete state of one process's run", function()
         local d = saved()
         local _, ref, ref_params = reference("AutoHypergradientAdamW", K1)
-        local p = assert(grilly.load(d .. "/params.grilly"))
+        local p = assert(grilly.load(d .. "/params.grilly", { device = "cpu" }))
         local sd = grilly.optim.load(d .. "/opt.grilly", { p.w, p.b }):state_dict()
         local rsd = ref:state_dict()
         for i = 1, 2 do

@@ -22,8 +22,8 @@ end
 -- The data set and the loader over it (rank and world_size as given).
 function problem.loader(grilly, rank, world, device)
   grilly.manual_seed(7)
-  local x = grilly.randn(problem.ROWS, problem.INPUTS)
-  local y = grilly.randn(problem.ROWS, problem.OUTPUTS)
+  local x = grilly.randn(problem.ROWS, problem.INPUTS, { device = "cpu" })
+  local y = grilly.randn(problem.ROWS, problem.OUTPUTS, { device = "cpu" })
   return grilly.data.loader(x, y, { batch_size = problem.BATCH, seed = 3, rank = rank, world_size = world,
                                     device = device })
 end
@@ -40,8 +40,8 @@ end
 -- check that rank 0's win).
 function problem.params(grilly, seed, device)
   grilly.manual_seed(seed)
-  local w = (grilly.randn(problem.INPUTS, problem.OUTPUTS) * 0.3):to(device or "cpu")
-  local b = (grilly.randn(problem.OUTPUTS) * 0.1):to(device or "cpu")
+  local w = (grilly.randn(problem.INPUTS, problem.OUTPUTS, { device = "cpu" }) * 0.3):to(device or "cpu")
+  local b = (grilly.randn(problem.OUTPUTS, { device = "cpu" }) * 0.1):to(device or "cpu")
   return { w, b }
 end
 
@@ -124,7 +124,8 @@ problem.mpi_reason = not mpi_module and "grilly was built without MPI (no build/
 -- code (124 when the limit ran out) and the combined output.
 function problem.mpirun(n, worker, args, limit, launcher)
   local script = worker:find("/", 1, true) and worker or "spec/support/distributed/" .. worker .. ".lua"
-  local cmd = string.format("LUA_PATH='lua/?.lua;lua/?/init.lua;spec/support/?.lua;;' LUA_CPATH='build/?.so;;' "
+  -- Workers name the devices they test; everything else runs on the CPU.
+  local cmd = string.format("GRILLY_DEVICE=cpu LUA_PATH='lua/?.lua;lua/?/init.lua;spec/support/?.lua;;' LUA_CPATH='build/?.so;;' "
                             .. "OPENBLAS_NUM_THREADS=1 timeout %d mpirun -np %d --oversubscribe --allow-run-as-root "
                             .. "--mca btl_vader_single_copy_mechanism none %s %s %s",
                             limit or 120, n, launcher or "luajit", script, table.concat(args or {}, " "))
