@@ -21,7 +21,7 @@ CODEGEN    := -fno-math-errno
 BUILD      := $(if $(filter 1,$(SANITIZE)),build-asan,build)
 CPPFLAGS   := -Iinclude -Isrc -I$(LUA_INCDIR) -I$(BUILD)/gen -D_GNU_SOURCE
 BLAS_LIBS  ?= -lopenblas
-LIBS       := $(BLAS_LIBS) -lm
+LIBS       := $(BLAS_LIBS) -lz -lm
 
 # float-cast-overflow: Lua numbers (NaN, inf, 1e300) reach integer casts.
 SANITIZERS := address,undefined,float-cast-overflow
@@ -49,7 +49,8 @@ SPV_INCS     := $(SHADER_NAMES:%=$(BUILD)/gen/shaders/%.spv.inc)
 GEN          := $(BUILD)/gen
 OBJS         += $(BUILD)/obj/gen/gr_vk_shaders.o
 
-.PHONY: all test demo install clean deps check-deps bench-cpu bench-gpu bench-long-run fuzz fuzzers memcheck FORCE
+.PHONY: all mpi test demo install clean deps check-deps bench-cpu bench-optim-cpu bench-gpu bench-distributed \
+        bench-long-run fuzz fuzzers memcheck FORCE
 all: $(MODULE)
 
 $(MODULE): $(OBJS)
@@ -81,7 +82,33 @@ $(GEN)/gr_vk_shaders.c: $(GEN)/shader-names tools/gen_shaders.sh
 
 FORCE:
 
--include $(OBJS:.o=.d) $(SPV_INCS:=.d)
+# The optional MPI module build/grilly/mpi.so behind grilly.distributed: built
+# by `make` wherever the MPI compiler wrapper and mpi.h are found (Debian:
+# libopenmpi-dev and openmpi-bin). It links MPI and nothing of the core, so
+# core.so never depends on MPI; -z nodelete keeps it loaded until the process
+# exits, when it shuts MPI down.
+MPICC      ?= mpicc
+HAVE_MPI   := $(shell echo '\#include <mpi.h>' | $(MPICC) -E -x c - >/dev/null 2>&1 && echo 1)
+MPI_SRCS   := $(wildcard src/mpi/*.c)
+MPI_OBJS   := $(MPI_SRCS:src/mpi/%.c=$(BUILD)/obj/mpi/%.o)
+MPI_MODULE := $(BUILD)/grilly/mpi.so
+ifeq ($(HAVE_MPI),1)
+all: $(MPI_MODULE)
+mpi: $(MPI_MODULE)
+else
+mpi:
+	@echo "grilly: no MPI found ($(MPICC) with mpi.h); install libopenmpi-dev and openmpi-bin" >&2; exit 1
+endif
+
+$(MPI_MODULE): $(MPI_OBJS)
+	@mkdir -p $(@D)
+	$(MPICC) -shared -Wl,-z,nodelete -o $@ $(MPI_OBJS) $(LDFLAGS)
+
+$(BUILD)/obj/mpi/%.o: src/mpi/%.c
+	@mkdir -p $(@D)
+	$(MPICC) -std=c11 -fPIC $(CPPFLAGS) $(CFLAGS) $(WARNINGS) -MMD -MP -c $< -o $@
+
+-include $(OBJS:.o=.d) $(MPI_OBJS:.o=.d) $(SPV_INCS:=.d)
 
 # Installs missing Debian/Ubuntu packages (apt-get, with sudo when not root).
 deps:
@@ -110,15 +137,19 @@ test: check-deps
 	@$(MAKE) --no-print-directory all
 	$(TEST_ENV) busted --lua=$(LUA)
 
+# About two minutes of example 04 (about 3.5 s an epoch on a 2-core CPU) on the
+# default device; its TSV history and plot go to examples-out/.
+DEMO_EPOCHS ?= 30
 demo: check-deps
 	@$(MAKE) --no-print-directory all
-	$(RUN_ENV) $(LUA) examples/00_linear_regression.lua
+	$(RUN_ENV) $(LUA) examples/04_snn_fashion_mnist.lua --epochs $(DEMO_EPOCHS)
 
 LUA_FILES := $(patsubst lua/%,%,$(shell find lua/grilly -name '*.lua'))
 
 install: all
 	install -d $(DESTDIR)$(INST_LIBDIR)/grilly
 	install -m 755 $(MODULE) $(DESTDIR)$(INST_LIBDIR)/grilly/core.so
+	if [ -f $(MPI_MODULE) ]; then install -m 755 $(MPI_MODULE) $(DESTDIR)$(INST_LIBDIR)/grilly/mpi.so; fi
 	for f in $(LUA_FILES); do install -D -m 644 lua/$$f $(DESTDIR)$(INST_LUADIR)/$$f || exit 1; done
 	install -d $(DESTDIR)$(INST_BINDIR)
 	install -m 755 bin/grilly $(DESTDIR)$(INST_BINDIR)/grilly
@@ -172,7 +203,19 @@ bench-cpu: all build/bench/libbaseline.so
 bench-long-run: all
 	$(RUN_ENV) $(LUA) bench/optim_long_run.lua
 
+bench-optim-cpu: all build/bench/libbaseline.so
+	$(RUN_ENV) $(LUA) bench/optim_cpu.lua
+
+# Data-parallel benchmarks on 1 and 2 ranks of this machine: the optimizer
+# step and an epoch of the spiking network of examples/06_distributed.lua
+# (docs/benchmarks.md, Data-parallel training). One BLAS thread per rank.
+MPIRUN ?= mpirun --oversubscribe --allow-run-as-root
+bench-distributed: all
+	@for n in 1 2; do OPENBLAS_NUM_THREADS=1 $(RUN_ENV) $(MPIRUN) -np $$n $(LUA) bench/distributed/step.lua || exit 1; done
+	@for n in 1 2; do OPENBLAS_NUM_THREADS=1 $(MPIRUN) -np $$n $(LUA) examples/06_distributed.lua --epochs 3 --quiet || exit 1; done
+
 # GPU benchmarks: grilly on Vulkan, then the PyTorch baselines, in one command.
 bench-gpu: all
 	$(RUN_ENV) $(LUA) bench/gpu/vulkan_tensor.lua
+	$(RUN_ENV) $(LUA) bench/gpu/optim.lua
 	python3 bench/gpu/torch_baseline.py

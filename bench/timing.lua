@@ -28,12 +28,27 @@ function timing.best(reps, fn)
   return best
 end
 
+-- Best seconds per call of fn over `reps` runs of `iters` calls after one
+-- warm-up call, with sync() (a device's synchronize) at both ends of each run.
+function timing.best_per_call(sync, iters, reps, fn)
+  fn()
+  local best = math.huge
+  for _ = 1, reps do
+    sync()
+    local t0 = timing.now()
+    for _ = 1, iters do fn() end
+    sync()
+    best = math.min(best, (timing.now() - t0) / iters)
+  end
+  return best
+end
+
 -- The machine, for the report.
 function timing.machine()
   local f = io.open("/proc/cpuinfo")
   local model = f and f:read("*a"):match("model name%s*:%s*([^\n]+)") or "unknown CPU"
   if f then f:close() end
-  local p = io.popen("nproc")
+  local p = io.popen("nproc --all")
   local cores = p:read("*l")
   p:close()
   return string.format("%s, %s cores", model, cores)

@@ -18,6 +18,7 @@ typedef struct gr_device {
     const gr_backend *backend;  /* the kernels that run on this device */
     void *impl;                 /* backend-private state */
     size_t bytes_in_use;        /* device bytes held by live storages */
+    size_t bytes_reserved;      /* device memory the backend holds (Vulkan: every block) */
 } gr_device;
 
 /* The CPU device; static, never freed. */
@@ -35,6 +36,10 @@ gr_status gr_device_set_default(const char *name);
 
 void gr_device_retain(gr_device *dev);
 void gr_device_release(gr_device *dev);
+
+/* Device memory held for storages: the bytes in use plus free space kept for
+ * reuse (the CPU keeps none). */
+size_t gr_device_bytes_reserved(const gr_device *dev);
 
 /* Waits until every command submitted to the device has finished. */
 gr_status gr_device_synchronize(gr_device *dev);

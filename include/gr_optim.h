@@ -130,10 +130,20 @@ const gr_optim_scalars *gr_optim_get_scalars(const gr_optim *opt);
  * whether the step was skipped under nonfinite = "skip". */
 gr_status gr_optim_step(gr_optim *opt, gr_tensor *const *grads, int *skipped);
 
+/* Brings the host copies of the scalar state, the histories and the
+ * per-parameter slots up to date. A device that runs steps on its own (the
+ * fused Vulkan path) keeps them between sync points; this waits for the
+ * steps recorded so far and reads them back. Nothing to do on the CPU.
+ * gr_optim_get_scalars, gr_optim_history, gr_optim_state_slot and the fields
+ * of gr_optim_field_in_use show what the last sync saw. */
+gr_status gr_optim_sync(gr_optim *opt);
+
 /* Hyperparameters as fields: every option of the class plus "lr", "beta1",
  * "beta2" and "betas", which read and write the values in use. Writing
  * validates like construction; a failed write changes nothing. */
 int gr_optim_get(const gr_optim *opt, const char *name, gr_optim_value *out);
+/* Whether field `name` reads the scalar state ("lr", "beta1", "beta2", "betas"). */
+int gr_optim_field_in_use(const char *name);
 gr_status gr_optim_set(gr_optim *opt, const char *name, const gr_optim_value *value);
 
 /* Histories: a view valid until the next step or state load. */
@@ -142,9 +152,13 @@ const double *gr_optim_history(const gr_optim *opt, gr_optim_history_id h, int64
 /* Per-parameter state: the slot's tensor (owned by the optimizer) or NULL. */
 gr_tensor *gr_optim_state_slot(const gr_optim *opt, int param, gr_optim_slot slot);
 
+/* Bytes of per-parameter state (m, v, vmax, ema_g) the optimizer holds. */
+int64_t gr_optim_state_bytes(const gr_optim *opt);
+
 /* The current update direction of parameter i (what the next step uses as
- * d_prev), as a new tensor on the parameter's device; zeros without state. */
-gr_status gr_optim_direction(const gr_optim *opt, int param, gr_tensor **out);
+ * d_prev), as a new tensor on the parameter's device; zeros without state.
+ * A sync point. */
+gr_status gr_optim_direction(gr_optim *opt, int param, gr_tensor **out);
 
 /* A complete state to restore: options, scalars, histories and, for each
  * parameter, GR_OPTIM_NSLOTS tensors (NULL where absent), in
@@ -164,8 +178,8 @@ typedef struct gr_optim_state {
 gr_status gr_optim_load_state(gr_optim *opt, const gr_optim_state *st);
 
 /* Writes the complete state of opt (class, options, scalars, histories and
- * the per-parameter tensors) to a grilly file at path, atomically. */
-gr_status gr_optim_save(const gr_optim *opt, const char *path);
+ * the per-parameter tensors) to a grilly file at path, atomically. A sync point. */
+gr_status gr_optim_save(gr_optim *opt, const char *path);
 
 /* A new optimizer of the class saved at path, over params, with the saved
  * state; fails naming the file when it is not an optimizer file, holds

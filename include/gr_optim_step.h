@@ -8,6 +8,7 @@
 #define GR_OPTIM_STEP_H
 
 #include "gr_optim.h"
+#include "gr_comm.h"
 
 /* The global sums of pass 1, over every element of every parameter that
  * has a gradient this step. */
@@ -54,9 +55,33 @@ typedef struct gr_optim_update_coeffs {
     float gamma, one_minus_gamma;
 } gr_optim_update_coeffs;
 
+/* What the host wrote to an optimizer's copies since a resident device
+ * last saw them (see gr_optim_resident_ops). */
+enum {
+    GR_CHANGED_OPTIONS = 1 << 0,                                      /* opt->o */
+    GR_CHANGED_LR = 1 << 1, GR_CHANGED_BETA1 = 1 << 2, GR_CHANGED_BETA2 = 1 << 3,   /* those scalars */
+    GR_CHANGED_ALL = 1 << 4     /* everything: options, scalars, histories and slots (a state load) */
+};
+
+/* A device that runs whole steps itself, with no host round trip: pass 1,
+ * its mirror of the scalar rules and pass 2 are recorded for the device, and
+ * the scalar state, the histories and which slots exist live there between
+ * sync points. The optimizer's host copies (scalars, histories, slots) are
+ * current only after `sync`; `changed` sends the device what the host wrote
+ * to them. Failures of `changed` surface at the next step or sync. */
+typedef struct gr_optim_resident_ops {
+    gr_status (*attach)(gr_optim *opt);                          /* device state of a new optimizer */
+    void (*detach)(gr_optim *opt);
+    gr_status (*step)(gr_optim *opt, gr_tensor *const *grads);   /* grads already checked */
+    gr_status (*sync)(gr_optim *opt);
+    void (*changed)(gr_optim *opt, unsigned what);               /* GR_CHANGED_* */
+} gr_optim_resident_ops;
+
 /* The passes of one device. Both take every participating parameter at
  * once (a device may run them as one multi-tensor dispatch) and write one
- * partial per item, which the orchestration finishes in double. */
+ * partial per item, which the orchestration finishes in double. A device
+ * with `resident` steps runs whole steps instead; reduce and update are then
+ * NULL. */
 typedef struct gr_optim_device_ops {
     /* Items all have a gradient; reads g, m and v (or vmax) where c->dprev,
      * ema where c->surprise (and writes it where c->ema_write); fills
@@ -69,20 +94,30 @@ typedef struct gr_optim_device_ops {
                         double *dnorm);
     /* out = the item's d_prev under c (m and v present). */
     gr_status (*direction)(const gr_optim_item *item, const gr_optim_reduce_coeffs *c, gr_tensor *out);
+    const gr_optim_resident_ops *resident;
 } gr_optim_device_ops;
 
 extern const gr_optim_device_ops gr_optim_cpu_ops;
 /* Any device: the CPU passes on host copies of each parameter's buffers. */
 extern const gr_optim_device_ops gr_optim_staged_ops;
+/* The staged passes' direction, which other tables may share. */
+gr_status gr_optim_staged_direction(const gr_optim_item *item, const gr_optim_reduce_coeffs *c, gr_tensor *out);
+/* The fused Vulkan step of dev (src/gr_vk_optim*.c), or NULL where the device
+ * lacks shaderFloat64 and the staged passes serve it. */
+const gr_optim_device_ops *gr_vk_optim_ops(const gr_device *dev);
 
 /* The passes for a device: its own where it has them, else the staged ones. */
 gr_status gr_optim_device_ops_get(const gr_device *dev, const gr_optim_device_ops **out);
 
 /* The one global reduction of the optimizers: out[s] = the sum over items
  * of partials[i*width + s], added in item order. Every global sum of a step
- * goes through here, so a distributed build adds its all-reduce in this one
- * place. */
-gr_status gr_optim_reduce_global(const double *partials, int nitems, int width, double *out);
+ * goes through here. With a communicator (an optimizer whose state is
+ * sharded across processes, gr_optim_dist.h) each rank's sums are then added
+ * across the ranks, in rank order, so every rank gets the same bits. The
+ * fused Vulkan step, whose sums never reach the host, finishes them in its
+ * scalar kernel (totals() in shaders/optim_scalar.comp); an optimizer with a
+ * communicator therefore never takes that path. */
+gr_status gr_optim_reduce_global(gr_comm *comm, const double *partials, int nitems, int width, double *out);
 
 /* What a step did; the scalar rules' flags. */
 enum {

@@ -13,7 +13,8 @@ typedef enum gr_status {
     GR_EIO,         /* a file could not be read or written */
     GR_ECORRUPT,    /* a file is truncated, corrupted or of the wrong kind */
     GR_EDEVICE,     /* a device is missing, lost or mismatched */
-    GR_ENONFINITE   /* a non-finite gradient under nonfinite = "error" */
+    GR_ENONFINITE,  /* a non-finite gradient under nonfinite = "error" */
+    GR_ECOMM        /* a collective between processes failed or was misused */
 } gr_status;
 
 /* Records a printf-style message for the current thread and returns `status`,

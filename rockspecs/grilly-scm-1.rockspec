@@ -18,6 +18,7 @@ dependencies = {
 }
 external_dependencies = {
    OPENBLAS = { library = "openblas" },
+   ZLIB = { header = "zlib.h", library = "z" },
    VULKAN = { header = "vulkan/vulkan.h" },
 }
 build = {

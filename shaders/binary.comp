@@ -1,9 +1,11 @@
 #version 450
-// out = a op b. Specialization: 1 = the operator (gr_binop), 2 = the layout:
+// out = a op b with IEEE results, division exactly rounded (ieee.glsl).
+// Specialization: 1 = the operator (gr_binop), 2 = the layout:
 // 0 both contiguous, 1 b a scalar, 2 a a scalar, 3 a general broadcast plan
 // (output dimensions with per-input strides, 0 where broadcast);
 // 3 = 1 when the contiguous operands are 16-byte aligned (vec4 access).
 #include "common.glsl"
+#include "ieee.glsl"
 
 layout(constant_id = 1) const uint OP = 0;
 layout(constant_id = 2) const uint MODE = 0;
@@ -15,15 +17,7 @@ layout(push_constant) uniform Push {
     int shape[8]; int astride[8]; int bstride[8];
 } p;
 
-float apply(float x, float y)
-{
-    precise float r;
-    if (OP == 0) r = x + y;
-    else if (OP == 1) r = x - y;
-    else if (OP == 2) r = x * y;
-    else r = x / y;
-    return r;
-}
+float apply(float x, float y) { return arith(OP, x, y); }
 
 vec4 apply4(vec4 x, vec4 y)
 {

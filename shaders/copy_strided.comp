@@ -1,10 +1,11 @@
 #version 450
 // dst[window] = src[window] for two strided windows of one shape (up to 8
-// dimensions, element strides >= 0, both bases already offset).
+// dimensions, element strides >= 0, both bases already offset), moved as bit
+// patterns.
 #include "common.glsl"
 
 layout(push_constant) uniform Push {
-    Floats dst; Floats src;
+    Words dst; Words src;
     uint n; int ndim;
     int shape[8]; int dstride[8]; int sstride[8];
 } p;

@@ -1,10 +1,11 @@
 #version 450
 // out (outer, nidx, inner) = x (outer, len, inner) gathered along the middle
-// extent by the int32 indices idx[nidx], already checked to lie in [0, len).
+// extent by the int32 indices idx[nidx], already checked to lie in [0, len);
+// values move as bit patterns.
 #include "common.glsl"
 
 layout(push_constant) uniform Push {
-    Floats x; Floats o; Ints idx;
+    Words x; Words o; Ints idx;
     uint outer; uint len; uint inner; uint nidx; uint n;
 } p;
 

@@ -76,6 +76,8 @@ void main()
         }
         barrier();
 
+        // Explicit fma: the IEEE-preserving float controls of common.glsl stop
+        // the compiler from contracting a * b + c on its own.
         vec4 acc[16];
         [[unroll]] for (uint i = 0; i < 16; i++) acc[i] = vec4(0.0);
 
@@ -94,10 +96,10 @@ void main()
                 vec4 a0 = As[cur + kk * Q + ty], a1 = As[cur + kk * Q + TX + ty];
                 vec4 b0 = Bs[cur + kk * Q + tx], b1 = Bs[cur + kk * Q + TX + tx];
                 [[unroll]] for (uint i = 0; i < 4; i++) {
-                    acc[i * 2] += a0[i] * b0;
-                    acc[i * 2 + 1] += a0[i] * b1;
-                    acc[8 + i * 2] += a1[i] * b0;
-                    acc[8 + i * 2 + 1] += a1[i] * b1;
+                    acc[i * 2] = fma(vec4(a0[i]), b0, acc[i * 2]);
+                    acc[i * 2 + 1] = fma(vec4(a0[i]), b1, acc[i * 2 + 1]);
+                    acc[8 + i * 2] = fma(vec4(a1[i]), b0, acc[8 + i * 2]);
+                    acc[8 + i * 2 + 1] = fma(vec4(a1[i]), b1, acc[8 + i * 2 + 1]);
                 }
             }
             if (more) {

@@ -8,11 +8,15 @@
 // a second pass (STAGE bit 0: input is partials) combines.
 //
 // Precision: sums (sum, mean, norm, dot) are carried as unevaluated pairs
-// hi + lo of float32 (TwoSum for additions, Dekker's exact product),
-// about 48 significant bits, so results match the CPU's double accumulation
-// to float32 rounding. max and min propagate NaN; argmax picks the first
-// maximum, NaN counting as larger than everything, as on the CPU.
+// hi + lo of float32 (pairs.glsl), about 48 significant bits, so results
+// match the CPU's double accumulation to float32 rounding; the mean's
+// division and the norm's square root are rounded from the pair. max and min
+// propagate NaN; argmax picks the first maximum, NaN counting as larger than
+// everything, as on the CPU. Comparisons and NaN tests work on the bit
+// patterns (ieee.glsl), whatever the device's float modes.
 #include "common.glsl"
+#include "ieee.glsl"
+#include "pairs.glsl"
 
 layout(constant_id = 1) const uint OP = 0;     // 0 sum, 1 mean, 2 max, 3 min, 4 argmax, 5 norm, 6 dot
 layout(constant_id = 2) const uint COLS = 1;   // power of two dividing WG
@@ -23,52 +27,12 @@ layout(push_constant) uniform Push {
     uint outer; uint len; uint inner;
     uint so; uint sl; uint si;
     uint segs; uint seg_len; uint tiles; uint groups;
-    float final_len;
+    float len_hi; float len_lo;                // the mean's divisor as a float pair
 } p;
 
 shared vec4 part[gl_WorkGroupSize.x];
 
 const bool SUMLIKE = OP == 0 || OP == 1 || OP == 5 || OP == 6;
-
-// (hi, lo) + v, exactly up to the rounding of lo.
-vec2 add(vec2 s, float v)
-{
-    precise float t = s.x + v;
-    precise float bp = t - s.x;
-    precise float err = (s.x - (t - bp)) + (v - bp);
-    precise float lo = s.y + err;
-    return vec2(t, lo);
-}
-
-vec2 add2(vec2 s, vec2 q)
-{
-    vec2 r = add(s, q.x);
-    precise float lo = r.y + q.y;
-    precise float hi = r.x + lo;
-    precise float lo2 = lo - (hi - r.x);
-    return vec2(hi, lo2);
-}
-
-// Dekker's split of v into two halves of 12 significant bits each.
-vec2 split(float v)
-{
-    precise float c = 4097.0 * v;
-    precise float hi = c - (c - v);
-    precise float lo = v - hi;
-    return vec2(hi, lo);
-}
-
-// s + u * w with the product exact (Dekker's product: no reliance on a
-// fused multiply-add, which some drivers evaluate unfused).
-vec2 add_product(vec2 s, float u, float w)
-{
-    precise float prod = u * w;
-    vec2 us = split(u), ws = split(w);
-    precise float perr = ((us.x * ws.x - prod) + us.x * ws.y + us.y * ws.x) + us.y * ws.y;
-    vec2 r = add(s, prod);
-    precise float lo = r.y + perr;
-    return vec2(r.x, lo);
-}
 
 const float NO_EXPONENT = -300.0;   // below every float exponent
 
@@ -76,60 +40,62 @@ vec4 identity()
 {
     if (OP == 5) return vec4(0.0, 0.0, NO_EXPONENT, 0.0);
     if (SUMLIKE) return vec4(0.0);
-    if (OP == 3) return vec4(1.0 / 0.0, 0.0, 0.0, 0.0);
-    return vec4(-1.0 / 0.0, uintBitsToFloat(0xffffffffu), 0.0, 0.0);
+    if (OP == 3) return vec4(inf_with(0u), 0.0, 0.0, 0.0);
+    return vec4(inf_with(SIGN), uintBitsToFloat(0xffffffffu), 0.0, 0.0);
 }
 
-// x * 2^e for |e| up to 300, in two steps: ldexp is defined for exponents
-// within the float range only.
-float scale2(float x, int e)
-{
-    int h = e / 2;
-    return ldexp(ldexp(x, h), e - h);
-}
+// A norm accumulator is (hi, lo, k, special): the sum of the squares of the
+// values scaled by 2^-k, k the largest exponent seen, so that squares neither
+// overflow nor underflow; special holds the largest infinity or a NaN.
 
-// The norm accumulator s rescaled to exponent k >= s.z.
+// The accumulator's pair rescaled to exponent k >= s.z.
 vec2 rescaled(vec4 s, float k)
 {
     int shift = int(max(2.0 * (s.z - k), -300.0));
     return vec2(scale2(s.x, shift), scale2(s.y, shift));
 }
 
-float special(float a, float b) { return isnan(a) || isnan(b) ? a + b : max(a, b); }
+// The larger of two values >= 0, or the first NaN.
+float special(float a, float b)
+{
+    if (is_nan(a)) return a;
+    if (is_nan(b)) return b;
+    return bits(a) >= bits(b) ? a : b;
+}
 
 vec4 add_norm(vec4 s, float v)
 {
-    if (isinf(v) || isnan(v)) return vec4(s.xyz, special(s.w, abs(v)));
-    if (v == 0.0) return s;
+    if (!is_finite(v)) return vec4(s.xyz, special(s.w, abs_ieee(v)));
+    if (is_zero(v)) return s;
     int e;
-    frexp(v, e);
-    float k = max(s.z, float(e));
+    significand(bits(v) & ABS, e);
+    float k = max(s.z, float(e + 24));        // |v| < 2^(e + 24)
     float sv = scale2(v, -int(k));
-    return vec4(add_product(rescaled(s, k), sv, sv), k, s.w);
+    return vec4(pair_add_product(rescaled(s, k), sv, sv), k, s.w);
 }
 
 vec4 combine_norm(vec4 s, vec4 q)
 {
     float k = max(s.z, q.z);
-    return vec4(add2(rescaled(s, k), rescaled(q, k)), k, special(s.w, q.w));
+    return vec4(pair_add2(rescaled(s, k), rescaled(q, k)), k, special(s.w, q.w));
 }
 
 // Whether candidate q should replace the best so far s.
 bool wins(vec4 s, vec4 q)
 {
-    if (OP == 2) return q.x > s.x || isnan(q.x);
-    if (OP == 3) return q.x < s.x || isnan(q.x);
-    bool qn = isnan(q.x), sn = isnan(s.x);
+    if (OP == 2) return less_ieee(s.x, q.x) || is_nan(q.x);
+    if (OP == 3) return less_ieee(q.x, s.x) || is_nan(q.x);
+    bool qn = is_nan(q.x), sn = is_nan(s.x);
     uint qi = floatBitsToUint(q.y), si = floatBitsToUint(s.y);
     if (qn || sn) return qn && (!sn || qi < si);
-    return q.x > s.x || (q.x == s.x && qi < si);
+    return less_ieee(s.x, q.x) || (order_key(q.x) == order_key(s.x) && qi < si);
 }
 
 vec4 combine(vec4 s, vec4 q)
 {
     if (OP == 5) return combine_norm(s, q);
-    if (SUMLIKE) return vec4(add2(s.xy, q.xy), 0.0, 0.0);
-    if (OP == 2 || OP == 3) return isnan(s.x) ? s : (wins(s, q) ? q : s);
+    if (SUMLIKE) return vec4(pair_add2(s.xy, q.xy), 0.0, 0.0);
+    if (OP == 2 || OP == 3) return is_nan(s.x) ? s : (wins(s, q) ? q : s);
     return wins(s, q) ? q : s;
 }
 
@@ -137,17 +103,17 @@ vec4 take(vec4 s, uint idx, uint l)
 {
     if ((STAGE & 1u) != 0u) return combine(s, Float4s(p.x).v[idx]);
     float v = p.x.v[idx];
-    if (OP == 0 || OP == 1) return vec4(add(s.xy, v), 0.0, 0.0);
+    if (OP == 0 || OP == 1) return vec4(pair_add(s.xy, v), 0.0, 0.0);
     if (OP == 5) return add_norm(s, v);
-    if (OP == 6) return vec4(add_product(s.xy, v, p.y.v[idx]), 0.0, 0.0);
+    if (OP == 6) return vec4(pair_add_product(s.xy, v, p.y.v[idx]), 0.0, 0.0);
     return combine(s, vec4(v, uintBitsToFloat(l), 0.0, 0.0));
 }
 
 float finish(vec4 s)
 {
-    if (OP == 0) return s.x + s.y;
-    if (OP == 1) { precise float q = (s.x + s.y) / p.final_len; return q; }
-    if (OP == 5) return s.w != 0.0 ? s.w : scale2(sqrt(s.x + s.y), int(s.z));
+    if (OP == 0) return add_ieee(s.x, s.y);
+    if (OP == 1) return pair_div(s.xy, vec2(p.len_hi, p.len_lo));
+    if (OP == 5) return bits(s.w) != 0u ? s.w : scale2(pair_sqrt(s.xy), int(s.z));
     if (OP == 4) return float(floatBitsToUint(s.y));
     return s.x;
 }

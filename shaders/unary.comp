@@ -1,50 +1,38 @@
 #version 450
-// y = f(x; a, b) for the maps of gr_unop, in the CPU's operation order.
+// y = f(x; a, b) for the maps of gr_unop, with the CPU's semantics (C's
+// expf, logf, ... and IEEE arithmetic; see ieee.glsl and elementary.glsl).
 // Specialization: 1 = the map (gr_unop), 2 = 1 when x and y are 16-byte
 // aligned, so that four elements move per load.
 #include "common.glsl"
+#include "ieee.glsl"
+#include "pairs.glsl"
+#include "elementary.glsl"
 
 layout(constant_id = 1) const uint OP = 0;
 layout(constant_id = 2) const uint VEC4 = 0;
 
 layout(push_constant) uniform Push { Floats x; Floats y; uint n; float a; float b; } p;
 
-float gpow(float x, float e)
-{
-    // powf semantics: GLSL pow is undefined for x < 0 and for x = 0, e <= 0.
-    if (e == 0.0 || x == 1.0) return 1.0;
-    if (isnan(x) || isnan(e)) return x + e;
-    float ax = abs(x);
-    float r = ax == 0.0 ? (e > 0.0 ? 0.0 : 1.0 / 0.0) : pow(ax, e);
-    if (x < 0.0 || (x == 0.0 && floatBitsToUint(x) != 0u)) {
-        if (floor(e) != e) return x == 0.0 || isinf(x) ? r : 0.0 / 0.0;
-        if (abs(e) < 16777216.0 && mod(e, 2.0) == 1.0) r = -r;
-    }
-    return r;
-}
-
 float f(float v)
 {
-    precise float r;
     switch (OP) {
-    case 0: r = -v; break;
-    case 1: r = exp(v); break;
-    case 2: r = log(v); break;
-    case 3: r = sqrt(v); break;
-    case 4: r = abs(v); break;
-    case 5: r = abs(v) > 15.0 ? sign(v) : tanh(v); break;   // tanh(15) rounds to 1 in float
-    case 6: r = 1.0 / (1.0 + exp(-v)); break;
-    case 7: r = v < 0.0 ? 0.0 : v; break;
-    case 8: r = gpow(v, p.a); break;
-    case 9: r = v < p.a ? p.a : (v > p.b ? p.b : v); break;
-    case 10: r = v + p.a; break;
-    case 11: r = v - p.a; break;
-    case 12: r = p.a - v; break;
-    case 13: r = v * p.a; break;
-    case 14: r = v / p.a; break;
-    default: r = p.a / v; break;
+    case 0: return neg_ieee(v);
+    case 1: return exp_ieee(v);
+    case 2: return log_ieee(v);
+    case 3: return sqrt_ieee(v);
+    case 4: return abs_ieee(v);
+    case 5: return tanh_ieee(v);
+    case 6: return sigmoid_ieee(v);
+    case 7: return less_ieee(v, 0.0) ? 0.0 : v;                  // NaN and -0 pass through
+    case 8: return pow_ieee(v, p.a);
+    case 9: return less_ieee(v, p.a) ? p.a : (less_ieee(p.b, v) ? p.b : v);
+    case 10: return add_ieee(v, p.a);
+    case 11: return sub_ieee(v, p.a);
+    case 12: return sub_ieee(p.a, v);
+    case 13: return mul_ieee(v, p.a);
+    case 14: return div_ieee(v, p.a);
+    default: return div_ieee(p.a, v);
     }
-    return r;
 }
 
 void main()

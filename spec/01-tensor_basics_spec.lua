@@ -8,7 +8,8 @@ describe("grilly.Tensor basics", function()
     assert.equal(2, t:dim())
     assert.equal(6, t:numel())
     assert.same({{1, 2, 3}, {4, 5, 6}}, t:totable())
-    assert.equal("cpu", t.device)
+    assert.equal(grilly.get_device(), t.device)
+    assert.equal("cpu", grilly.tensor({1}, {device = "cpu"}).device)
   end)
 
   it("fills zeros, ones and full with the given shape", function()
@@ -19,8 +20,17 @@ describe("grilly.Tensor basics", function()
   end)
 
   it("shows the shape, dtype and device in tostring", function()
-    local s = tostring(grilly.zeros(3, 4))
+    local s = tostring(grilly.zeros(3, 4, {device = "cpu"}))
     assert.truthy(s:find("grilly.Tensor(3x4, float32, cpu)", 1, true))
+  end)
+
+  it("prints small tensors row by row and summarises big ones", function()
+    assert.equal("grilly.Tensor(2x3, float32, cpu)\n[1 2 3\n 4 5 6]", tostring(grilly.tensor({{1, 2, 3}, {4, 5, 6}}, {device = "cpu"})))
+    assert.equal("grilly.Tensor(1, float32, cpu)\n[-2.5]", tostring(grilly.tensor({-2.5}, {device = "cpu"})))
+    local big = grilly.zeros(100, {device = "cpu"})
+    big[1] = 7; big[100] = 9
+    assert.equal("grilly.Tensor(100, float32, cpu)\n[7 0 0 ... 0 0 9]", tostring(big))
+    assert.equal("grilly.Tensor(0x4, float32, cpu)", tostring(grilly.zeros(0, 4, {device = "cpu"})))
   end)
 
   it("rejects ragged tables and non-numbers with a clear error", function()

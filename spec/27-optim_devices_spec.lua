@@ -24,28 +24,12 @@ local function run(class, options, device)
   return seen
 end
 
--- Compares two observations: numbers within tolerance, everything else equal.
-local function assert_close(expected, got, path)
-  if type(expected) == "table" then
-    assert.are.equal("table", type(got), path)
-    for k, v in pairs(expected) do assert_close(v, got[k], path .. "." .. tostring(k)) end
-    for k in pairs(got) do assert(expected[k] ~= nil, path .. "." .. tostring(k) .. " is extra") end
-  elseif type(expected) == "number" and expected == expected then
-    assert(type(got) == "number" and math.abs(got - expected) <= 1e-5 * math.abs(expected) + 1e-7,
-      ("%s: %s vs %s on the CPU"):format(path, tostring(got), tostring(expected)))
-  elseif type(expected) == "number" then
-    assert(got ~= got, path .. " should be NaN")
-  else
-    assert.are.equal(expected, got, path)
-  end
-end
-
 describe("optimizers on every device agree with the CPU", function()
   for _, device in ipairs(support.devices()) do
     if device ~= "cpu" then
       for _, case in ipairs(CASES) do
         it(("%s on %s"):format(case[1], device), function()
-          assert_close(run(case[1], case[2], "cpu"), run(case[1], case[2], device), case[1])
+          support.assert_close(run(case[1], case[2], "cpu"), run(case[1], case[2], device), 1e-5, 1e-7, case[1])
         end)
       end
     end

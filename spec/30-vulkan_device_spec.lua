@@ -23,6 +23,8 @@ describe("Vulkan devices", function()
       assert.is_true(d.memory > 0)
       assert.is_true(d.subgroup_size >= 1)
       assert.is_boolean(d.float64)
+      assert.is_boolean(d.keeps_inf_nan)
+      assert.is_boolean(d.keeps_denormals)
     end
   end)
 
@@ -74,6 +76,31 @@ describe("Vulkan devices", function()
     assert.equal(before + 4000, grilly.device_bytes("vulkan"))
     t:free()
     assert.equal(before, grilly.device_bytes("vulkan"))
+  end)
+
+  it("keeps a freed big tensor's memory for the next one, small tensors aside", function()
+    -- 100 MiB, or 300 MiB on devices with 8 GiB or more: bigger than a
+    -- standard block, so the tensor gets a block of its own.
+    local n = (gpu.info.memory >= 8 * 2^30 and 300 or 100) * 2^18
+    collectgarbage(); collectgarbage()
+    grilly.empty({n}, {device = "vulkan"}):free()
+    local first_small = grilly.ones({1000}, {device = "vulkan"})   -- a standard block for the small ones
+    grilly.synchronize("vulkan")
+    local _, held = grilly.device_bytes("vulkan")
+    for round = 1, 3 do
+      local small = grilly.ones({1000}, {device = "vulkan"})
+      local big = grilly.full({n}, round, {device = "vulkan"})
+      assert.equal(held, select(2, grilly.device_bytes("vulkan")))   -- no new device memory
+      assert.equal(round, big[n])
+      assert.equal(1, small[1000])
+      big:free()
+      small:free()
+      grilly.synchronize("vulkan")
+      assert.equal(held, select(2, grilly.device_bytes("vulkan")))
+    end
+    first_small:free()
+    local cpu_used, cpu_held = grilly.device_bytes("cpu")
+    assert.equal(cpu_used, cpu_held)
   end)
 
   it("reuses freed memory without disturbing live tensors", function()

@@ -52,21 +52,21 @@ describe("grilly.repl.pretty", function()
 
   it("shows a tensor as its header and an aligned grid", function()
     assert.equal("grilly.Tensor(2x3, float32, cpu)\n  1 2 3\n  4 5 6",
-                 pretty.format(grilly.tensor{ { 1, 2, 3 }, { 4, 5, 6 } }))
+                 pretty.format(grilly.tensor({ { 1, 2, 3 }, { 4, 5, 6 } }, { device = "cpu" })))
     assert.equal("grilly.Tensor(3, float32, cpu)\n    1.5  0.25 -1000",
-                 pretty.format(grilly.tensor{ 1.5, 0.25, -1000 }))
-    local slices = pretty.format(grilly.zeros(2, 1, 2))
+                 pretty.format(grilly.tensor({ 1.5, 0.25, -1000 }, { device = "cpu" })))
+    local slices = pretty.format(grilly.zeros(2, 1, 2, { device = "cpu" }))
     assert.truthy(slices:find("  [1,:,:]\n  0 0\n  [2,:,:]\n  0 0", 1, true))
   end)
 
   it("elides the middle of a large tensor and skips the values of a huge one", function()
-    local t = grilly.zeros(40, 40)
+    local t = grilly.zeros(40, 40, { device = "cpu" })
     local lines = {}
     for l in pretty.format(t):gmatch("[^\n]+") do lines[#lines + 1] = l end
     assert.equal(1 + 13, #lines)   -- header, 12 rows and the "..." row
     assert.truthy(lines[8]:find("...", 1, true))
     assert.equal("grilly.Tensor(200x100, float32, cpu)\n  (20000 elements; t:totable() reads them)",
-                 pretty.format(grilly.zeros(200, 100)))
+                 pretty.format(grilly.zeros(200, 100, { device = "cpu" })))
   end)
 
   it("lists an optimizer's fields with their values", function()

@@ -88,7 +88,7 @@ describe("bin/grilly on a terminal", function()
     assert.equal('{1, 2, a = "b"}', term:eval("{1, 2, a = 'b'}"))
     assert.equal("", term:eval("local k = 6"))
     assert.equal("42", term:eval("k * 7"))
-    assert.equal("grilly.Tensor(2, float32, cpu)\n  1 1", term:eval("grilly.ones(2)"))
+    assert.equal("grilly.Tensor(2, float32, cpu)\n  1 1", term:eval("grilly.ones(2, {device = 'cpu'})"))
   end)
 
   it("completes optimizer fields after opt. and sets the completed field", function()

@@ -96,6 +96,11 @@ gr_status gr_device_set_default(const char *name)
     return GR_OK;
 }
 
+size_t gr_device_bytes_reserved(const gr_device *dev)
+{
+    return dev->kind == GR_DEVICE_CPU ? dev->bytes_in_use : dev->bytes_reserved;
+}
+
 gr_status gr_device_synchronize(gr_device *dev)
 {
     return dev->backend->synchronize(dev);

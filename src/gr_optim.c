@@ -20,7 +20,8 @@ const char *gr_optim_history_name(gr_optim_history_id h)
 
 gr_status gr_optim_device_ops_get(const gr_device *dev, const gr_optim_device_ops **out)
 {
-    *out = dev->kind == GR_DEVICE_CPU ? &gr_optim_cpu_ops : &gr_optim_staged_ops;
+    const gr_optim_device_ops *own = dev->kind == GR_DEVICE_VULKAN ? gr_vk_optim_ops(dev) : NULL;
+    *out = dev->kind == GR_DEVICE_CPU ? &gr_optim_cpu_ops : own ? own : &gr_optim_staged_ops;
     return GR_OK;
 }
 
@@ -35,8 +36,6 @@ gr_status gr_optim_series_reserve(gr_optim_series *h, int64_t need)
     h->cap = cap;
     return GR_OK;
 }
-
-static void history_push(gr_optim_series *h, double x) { h->data[h->len++] = x; }
 
 void gr_optim_scalars_init(const gr_optim_options *o, gr_optim_scalars *s)
 {
@@ -99,15 +98,31 @@ gr_status gr_optim_new(gr_optim_kind kind, gr_tensor *const *params, int n,
         gr_tensor_retain(params[i]);
     }
     gr_optim_scalars_init(o, &opt->s);
-    history_push(&opt->hist[GR_HIST_LR], opt->s.lr);
-    history_push(&opt->hist[GR_HIST_BETA1], opt->s.beta1);
+    gr_optim_series_push(&opt->hist[GR_HIST_LR], opt->s.lr);
+    gr_optim_series_push(&opt->hist[GR_HIST_BETA1], opt->s.beta1);
+    if (ops->resident) {
+        gr_status s = ops->resident->attach(opt);
+        if (s != GR_OK) { gr_optim_free(opt); return s; }
+    }
     *out = opt;
+    return GR_OK;
+}
+
+gr_status gr_optim_share_sums(gr_optim *opt, gr_comm *comm)
+{
+    if (opt->resident) {
+        GR_TRY(gr_optim_sync(opt));
+        opt->ops->resident->detach(opt);
+        opt->ops = &gr_optim_staged_ops;
+    }
+    opt->comm = comm;
     return GR_OK;
 }
 
 void gr_optim_free(gr_optim *opt)
 {
     if (!opt) return;
+    if (opt->resident) opt->ops->resident->detach(opt);
     if (opt->params)
         for (int i = 0; i < opt->n; i++) {
             gr_tensor_release(opt->params[i].p);
@@ -130,6 +145,15 @@ const gr_optim_options *gr_optim_get_options(const gr_optim *opt) { return &opt-
 const gr_optim_scalars *gr_optim_get_scalars(const gr_optim *opt) { return &opt->s; }
 gr_tensor *gr_optim_state_slot(const gr_optim *opt, int i, gr_optim_slot k) { return opt->params[i].slot[k]; }
 
+int64_t gr_optim_state_bytes(const gr_optim *opt)
+{
+    int64_t bytes = 0;
+    for (int i = 0; i < opt->n; i++)
+        for (int k = 0; k < GR_OPTIM_NSLOTS; k++)
+            if (opt->params[i].slot[k]) bytes += opt->params[i].slot[k]->numel * (int64_t)sizeof(float);
+    return bytes;
+}
+
 const double *gr_optim_history(const gr_optim *opt, gr_optim_history_id h, int64_t *len)
 {
     *len = opt->hist[h].len;
@@ -138,9 +162,7 @@ const double *gr_optim_history(const gr_optim *opt, gr_optim_history_id h, int64
 
 /* ---- per-parameter state ------------------------------------------------ */
 
-/* Releases the slots the step in progress created: a failed or skipped
- * step leaves no trace. */
-static void drop_created(gr_optim *opt)
+void gr_optim_drop_created(gr_optim *opt)
 {
     for (int i = 0; i < opt->n; i++) {
         for (int k = 0; k < GR_OPTIM_NSLOTS; k++)
@@ -152,12 +174,11 @@ static void drop_created(gr_optim *opt)
     }
 }
 
-static gr_status create_slot(gr_optim *opt, int i, gr_optim_slot k, const gr_tensor *copy_of)
+gr_status gr_optim_slot_create(gr_optim *opt, int i, gr_optim_slot k)
 {
     gr_optim_entry *pp = &opt->params[i];
     gr_status s;
-    if (copy_of) s = gr_tensor_clone(copy_of, &pp->slot[k]);
-    else if (k == GR_SLOT_EMA_G) s = gr_tensor_empty(opt->device, pp->p->ndim, pp->p->shape, &pp->slot[k]);
+    if (k == GR_SLOT_EMA_G) s = gr_tensor_empty(opt->device, pp->p->ndim, pp->p->shape, &pp->slot[k]);
     else s = gr_tensor_full(opt->device, pp->p->ndim, pp->p->shape, 0.0f, &pp->slot[k]);
     if (s == GR_OK) opt->created[i] |= (unsigned char)(1u << k);
     return s;
@@ -172,14 +193,14 @@ static gr_status create_state(gr_optim *opt, gr_tensor *const *grads, int surpri
         gr_optim_entry *pp = &opt->params[i];
         if (!grads[i]) continue;
         if (!pp->slot[GR_SLOT_M]) {
-            s = create_slot(opt, i, GR_SLOT_M, NULL);
-            if (s == GR_OK) s = create_slot(opt, i, GR_SLOT_V, NULL);
+            s = gr_optim_slot_create(opt, i, GR_SLOT_M);
+            if (s == GR_OK) s = gr_optim_slot_create(opt, i, GR_SLOT_V);
         }
         /* vmax starts at zero, also when amsgrad is switched on mid-run. */
-        if (s == GR_OK && opt->o.amsgrad && !pp->slot[GR_SLOT_VMAX]) s = create_slot(opt, i, GR_SLOT_VMAX, NULL);
-        if (s == GR_OK && surprise && !pp->slot[GR_SLOT_EMA_G]) s = create_slot(opt, i, GR_SLOT_EMA_G, NULL);
+        if (s == GR_OK && opt->o.amsgrad && !pp->slot[GR_SLOT_VMAX]) s = gr_optim_slot_create(opt, i, GR_SLOT_VMAX);
+        if (s == GR_OK && surprise && !pp->slot[GR_SLOT_EMA_G]) s = gr_optim_slot_create(opt, i, GR_SLOT_EMA_G);
     }
-    if (s != GR_OK) drop_created(opt);
+    if (s != GR_OK) gr_optim_drop_created(opt);
     return s;
 }
 
@@ -199,23 +220,26 @@ static gr_optim_item item_of(const gr_optim *opt, int i, const gr_tensor *g, int
 
 /* ---- the step ----------------------------------------------------------- */
 
+gr_status gr_optim_check_grad(gr_optim_kind kind, const gr_device *dev, int i, const gr_tensor *p, const gr_tensor *g)
+{
+    const char *cls = gr_optim_kind_name(kind);
+    if (!g) return GR_OK;
+    if (!gr_shape_equal(g, p)) {
+        char a[96], b[96];
+        return gr_fail(GR_ESHAPE, "%s: gradient of parameter %d: shape mismatch: %s vs %s", cls, i + 1,
+                       gr_shape_str(g->ndim, g->shape, a, sizeof a), gr_shape_str(p->ndim, p->shape, b, sizeof b));
+    }
+    if (g->storage->device != dev)
+        return gr_fail(GR_EDEVICE, "%s: gradient of parameter %d: device mismatch: %s vs %s", cls, i + 1,
+                       g->storage->device->name, dev->name);
+    if (overlaps(g, p))
+        return gr_fail(GR_EINVAL, "%s: gradient of parameter %d shares memory with the parameter", cls, i + 1);
+    return GR_OK;
+}
+
 static gr_status check_grads(const gr_optim *opt, gr_tensor *const *grads)
 {
-    const char *cls = gr_optim_kind_name(opt->kind);
-    for (int i = 0; i < opt->n; i++) {
-        const gr_tensor *g = grads[i], *p = opt->params[i].p;
-        if (!g) continue;
-        if (!gr_shape_equal(g, p)) {
-            char a[96], b[96];
-            return gr_fail(GR_ESHAPE, "%s: gradient of parameter %d: shape mismatch: %s vs %s", cls, i + 1,
-                           gr_shape_str(g->ndim, g->shape, a, sizeof a), gr_shape_str(p->ndim, p->shape, b, sizeof b));
-        }
-        if (g->storage->device != opt->device)
-            return gr_fail(GR_EDEVICE, "%s: gradient of parameter %d: device mismatch: %s vs %s", cls, i + 1,
-                           g->storage->device->name, opt->device->name);
-        if (overlaps(g, p))
-            return gr_fail(GR_EINVAL, "%s: gradient of parameter %d shares memory with the parameter", cls, i + 1);
-    }
+    for (int i = 0; i < opt->n; i++) GR_TRY(gr_optim_check_grad(opt->kind, opt->device, i, opt->params[i].p, grads[i]));
     return GR_OK;
 }
 
@@ -244,18 +268,40 @@ static gr_status nonfinite_error(const gr_optim *opt, int nitems)
 
 static void append_histories(gr_optim *opt, unsigned flags, const gr_optim_scalars *s)
 {
-    if (flags & GR_STEP_LR_ADAPTED) history_push(&opt->hist[GR_HIST_LR], s->lr);
-    if (flags & GR_STEP_BETA1_ADAPTED) history_push(&opt->hist[GR_HIST_BETA1], s->beta1);
+    if (flags & GR_STEP_LR_ADAPTED) gr_optim_series_push(&opt->hist[GR_HIST_LR], s->lr);
+    if (flags & GR_STEP_BETA1_ADAPTED) gr_optim_series_push(&opt->hist[GR_HIST_BETA1], s->beta1);
     if (flags & GR_STEP_SURPRISE_UPDATED) {
-        history_push(&opt->hist[GR_HIST_SURPRISE], s->S);
-        history_push(&opt->hist[GR_HIST_S_BAR], s->Sbar);
+        gr_optim_series_push(&opt->hist[GR_HIST_SURPRISE], s->S);
+        gr_optim_series_push(&opt->hist[GR_HIST_S_BAR], s->Sbar);
     }
+}
+
+gr_status gr_optim_sync(gr_optim *opt)
+{
+    return opt->resident ? opt->ops->resident->sync(opt) : GR_OK;
+}
+
+/* A step on a resident device; knowing whether it was skipped is a sync point. */
+static gr_status resident_step(gr_optim *opt, gr_tensor *const *grads, int *skipped)
+{
+    int64_t before = 0;
+    if (skipped) {
+        GR_TRY(gr_optim_sync(opt));
+        before = opt->s.skipped_steps;
+    }
+    GR_TRY(opt->ops->resident->step(opt, grads));
+    if (skipped) {
+        GR_TRY(gr_optim_sync(opt));
+        *skipped = opt->s.skipped_steps > before;
+    }
+    return GR_OK;
 }
 
 gr_status gr_optim_step(gr_optim *opt, gr_tensor *const *grads, int *skipped)
 {
     if (skipped) *skipped = 0;
     GR_TRY(check_grads(opt, grads));
+    if (opt->resident) return resident_step(opt, grads, skipped);
     for (int h = 0; h < GR_OPTIM_NHIST; h++) GR_TRY(gr_optim_series_reserve(&opt->hist[h], opt->hist[h].len + 1));
 
     gr_optim_reduce_coeffs rc;
@@ -269,15 +315,15 @@ gr_status gr_optim_step(gr_optim *opt, gr_tensor *const *grads, int *skipped)
     double sums[GR_OPTIM_NSUMS] = {0};
     if (needs_reduce(opt, &rc)) {
         gr_status s = opt->ops->reduce(opt->items, nitems, &rc, opt->partials);
-        if (s == GR_OK) s = gr_optim_reduce_global(opt->partials, nitems, GR_OPTIM_NSUMS, sums);
-        if (s != GR_OK) { drop_created(opt); return s; }
+        if (s == GR_OK) s = gr_optim_reduce_global(opt->comm, opt->partials, nitems, GR_OPTIM_NSUMS, sums);
+        if (s != GR_OK) { gr_optim_drop_created(opt); return s; }
     }
 
     gr_optim_scalars next;
     unsigned flags = gr_optim_scalar_rules(opt->kind, &opt->o, &opt->s, sums, &next);
     if (flags & GR_STEP_SKIPPED) {
         gr_status s = opt->o.nonfinite == GR_NONFINITE_ERROR ? nonfinite_error(opt, nitems) : GR_OK;
-        drop_created(opt);
+        gr_optim_drop_created(opt);
         opt->s.skipped_steps = next.skipped_steps;
         if (skipped) *skipped = 1;
         return s;
@@ -295,7 +341,7 @@ gr_status gr_optim_step(gr_optim *opt, gr_tensor *const *grads, int *skipped)
             if (!grads[i] && opt->params[i].slot[GR_SLOT_M]) opt->items[n2++] = item_of(opt, i, NULL, 0);
     double dnorm = 0;
     gr_status s = opt->ops->update(opt->items, n2, &uc, opt->dnorm);
-    if (s == GR_OK) s = gr_optim_reduce_global(opt->dnorm, n2, 1, &dnorm);
+    if (s == GR_OK && uc.dnorm) s = gr_optim_reduce_global(opt->comm, opt->dnorm, n2, 1, &dnorm);
     /* Past this point the state is written: the new slots stay either way. */
     memset(opt->created, 0, (size_t)opt->n);
     if (s != GR_OK) return s;
@@ -308,16 +354,24 @@ gr_status gr_optim_step(gr_optim *opt, gr_tensor *const *grads, int *skipped)
 
 /* ---- hyperparameters as fields ------------------------------------------ */
 
-/* Names whose value in use lives in the scalar state. */
-static int is_scalar_field(const char *name)
+int gr_optim_field_in_use(const char *name)
 {
     return !strcmp(name, "lr") || !strcmp(name, "beta1") || !strcmp(name, "beta2") || !strcmp(name, "betas");
+}
+
+/* The scalars a write of field `name` sets (GR_CHANGED_*). */
+static unsigned field_scalars(const char *name)
+{
+    if (!strcmp(name, "lr")) return GR_CHANGED_LR;
+    if (!strcmp(name, "beta1")) return GR_CHANGED_BETA1;
+    if (!strcmp(name, "beta2")) return GR_CHANGED_BETA2;
+    return GR_CHANGED_BETA1 | GR_CHANGED_BETA2;
 }
 
 int gr_optim_get(const gr_optim *opt, const char *name, gr_optim_value *out)
 {
     if (!gr_optim_options_get(opt->kind, &opt->o, name, out)) return 0;
-    if (is_scalar_field(name)) {
+    if (gr_optim_field_in_use(name)) {
         if (!strcmp(name, "lr")) out->num[0] = opt->s.lr;
         else if (!strcmp(name, "beta2")) out->num[0] = opt->s.beta2;
         else {
@@ -331,29 +385,30 @@ int gr_optim_get(const gr_optim *opt, const char *name, gr_optim_value *out)
 gr_status gr_optim_set(gr_optim *opt, const char *name, const gr_optim_value *value)
 {
     gr_optim_options next = opt->o;
-    int in_use = is_scalar_field(name);
+    int in_use = gr_optim_field_in_use(name);
     if (in_use) {
         /* Validated like the option, applied to the values in use; the
-         * construction values stay as they were. */
+         * construction values stay as they were. Only the named values are
+         * written, so a resident device's others need not be read back. */
         next.lr = opt->s.lr;
         next.beta1 = opt->s.beta1;
         next.beta2 = opt->s.beta2;
     }
     GR_TRY(gr_optim_options_apply(opt->kind, &next, &name, value, 1));
-    if (in_use) {
-        opt->s.lr = next.lr;
-        opt->s.beta1 = next.beta1;
-        opt->s.beta2 = next.beta2;
-        return GR_OK;
-    }
-    opt->o = next;
+    unsigned what = in_use ? field_scalars(name) : GR_CHANGED_OPTIONS;
+    if (what & GR_CHANGED_LR) opt->s.lr = next.lr;
+    if (what & GR_CHANGED_BETA1) opt->s.beta1 = next.beta1;
+    if (what & GR_CHANGED_BETA2) opt->s.beta2 = next.beta2;
+    if (what & GR_CHANGED_OPTIONS) opt->o = next;
+    if (opt->resident) opt->ops->resident->changed(opt, what);
     return GR_OK;
 }
 
 /* ---- directions --------------------------------------------------------- */
 
-gr_status gr_optim_direction(const gr_optim *opt, int i, gr_tensor **out)
+gr_status gr_optim_direction(gr_optim *opt, int i, gr_tensor **out)
 {
+    GR_TRY(gr_optim_sync(opt));
     const gr_optim_entry *pp = &opt->params[i];
     gr_tensor *d;
     GR_TRY(gr_tensor_full(opt->device, pp->p->ndim, pp->p->shape, 0.0f, &d));

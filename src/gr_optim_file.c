@@ -64,8 +64,9 @@ static gr_status write_all(gr_file_writer *w, const gr_optim *opt)
     return GR_OK;
 }
 
-gr_status gr_optim_save(const gr_optim *opt, const char *path)
+gr_status gr_optim_save(gr_optim *opt, const char *path)
 {
+    GR_TRY(gr_optim_sync(opt));
     gr_file_writer *w;
     GR_TRY(gr_file_writer_open(path, &w));
     gr_status s = write_all(w, opt);

@@ -83,7 +83,7 @@ static gr_status staged_update(const gr_optim_item *items, int n, const gr_optim
     return GR_OK;
 }
 
-static gr_status staged_direction(const gr_optim_item *item, const gr_optim_reduce_coeffs *c, gr_tensor *out)
+gr_status gr_optim_staged_direction(const gr_optim_item *item, const gr_optim_reduce_coeffs *c, gr_tensor *out)
 {
     staged st;
     gr_tensor *d;
@@ -101,5 +101,5 @@ static gr_status staged_direction(const gr_optim_item *item, const gr_optim_redu
 const gr_optim_device_ops gr_optim_staged_ops = {
     .reduce = staged_reduce,
     .update = staged_update,
-    .direction = staged_direction,
+    .direction = gr_optim_staged_direction,
 };

@@ -127,5 +127,6 @@ gr_status gr_optim_load_state(gr_optim *opt, const gr_optim_state *st)
     free(copies);
     opt->o = st->options;
     opt->s = st->scalars;
+    if (opt->resident) opt->ops->resident->changed(opt, GR_CHANGED_ALL);
     return GR_OK;
 }

@@ -123,6 +123,18 @@ typedef struct gr_vk_pipeline {
     VkPipeline pipeline;
 } gr_vk_pipeline;
 
+/* Which float-control execution modes the kernels declare (shaders/common.glsl)
+ * a device accepts: SignedZeroInfNanPreserve, DenormPreserve and
+ * RoundingModeRTE, each for float32, and SignedZeroInfNanPreserve for the
+ * float64 of the optimizer's kernels (shaders/optim_common.glsl). */
+typedef struct gr_vk_float_modes {
+    int inf_nan, denormals, round_even;
+    int inf_nan64;
+} gr_vk_float_modes;
+
+/* Fills *m for a physical device (gr_vk_device.c). */
+void gr_vk_float_modes_get(const gr_vk_instance_state *inst, VkPhysicalDevice pd, gr_vk_float_modes *m);
+
 typedef struct gr_vk_device {
     gr_device base;                 /* first, so a gr_device* converts back */
     VkPhysicalDevice physical;
@@ -133,7 +145,7 @@ typedef struct gr_vk_device {
     VkPhysicalDeviceProperties props;
     VkPhysicalDeviceMemoryProperties memprops;
     int has_float64, has_int64, has_memory_budget;
-    uint32_t subgroup_size;
+    gr_vk_float_modes float_modes;
 
     gr_vk_pool tensors;             /* device-local memory for storages */
     gr_vk_pool staging;             /* host-visible memory for transfers */
@@ -150,6 +162,7 @@ typedef struct gr_vk_device {
     int npending_writes, npending_reads;
     int barrier_all;                /* the next access needs a barrier whatever it touches */
     VkPipeline bound;
+    uint64_t submits, waits;        /* vkQueueSubmit calls and fence waits so far */
 
     VkPipelineLayout layout;        /* shared by every kernel: push constants only */
     gr_vk_pipeline *pipelines;
@@ -164,7 +177,7 @@ gr_status gr_vk_memory_init(gr_vk_device *d);
 void gr_vk_memory_destroy(gr_vk_device *d);
 gr_status gr_vk_pool_alloc(gr_vk_device *d, gr_vk_pool *pool, VkDeviceSize size, gr_vk_alloc *out);
 void gr_vk_pool_free(gr_vk_device *d, gr_vk_alloc *a);
-/* Releases oversized blocks that are empty and idle. */
+/* Releases idle empty blocks of their own size beyond the cache of big blocks. */
 void gr_vk_memory_reap(gr_vk_device *d);
 static inline VkDeviceAddress gr_vk_alloc_address(const gr_vk_alloc *a) { return a->block->address + a->offset; }
 
@@ -180,7 +193,8 @@ typedef struct gr_vk_access {
 } gr_vk_access;
 
 /* Makes a batch record and returns its command buffer after inserting the
- * barrier the accesses need and marking their allocations as used. */
+ * barrier the accesses (any number of them) need and marking their
+ * allocations as used. */
 gr_status gr_vk_record(gr_vk_device *d, const gr_vk_access *acc, int nacc, VkCommandBuffer *cmd);
 /* Records one compute dispatch of `kernel` (see gr_vk_kernels.h) with the
  * given specialization constants and push constants over `groups` workgroups

@@ -105,50 +105,60 @@ static gr_status vk_synchronize(gr_device *dev)
     return gr_vk_wait_all(gr_vk_dev(dev));
 }
 
+typedef struct copy_push {
+    VkDeviceAddress dst, src;
+    uint32_t n, value;
+} copy_push;
+
+/* Records dst = src, or dst filled with the bits of value when fill is set,
+ * over n floats at device addresses (shaders/copy.comp, in pieces). A kernel
+ * rather than vkCmdCopyBuffer / vkCmdFillBuffer: on some GPUs these run on
+ * a slower path of the compute queue. */
+static gr_status record_move(gr_vk_device *d, VkDeviceAddress dst, VkDeviceAddress src, int64_t n, int fill,
+                             uint32_t value, const gr_vk_access *acc, int nacc)
+{
+    int vec4 = gr_vk_aligned16(dst) && (fill || gr_vk_aligned16(src));
+    uint32_t spec[4] = { GR_VK_WG, (uint32_t)fill, (uint32_t)vec4, 0 };
+    for (int64_t at = 0; at < n; at += GR_VK_PIECE) {
+        int64_t m = n - at < GR_VK_PIECE ? n - at : GR_VK_PIECE;
+        VkDeviceAddress to = dst + (VkDeviceAddress)at * 4;
+        copy_push push = { to, fill ? to : src + (VkDeviceAddress)at * 4, (uint32_t)m, value };
+        GR_TRY(gr_vk_dispatch(d, GR_VK_K_copy, spec, &push, sizeof push,
+                              gr_vk_groups(m, vec4 ? 4 * GR_VK_WG : GR_VK_WG), acc, nacc));
+    }
+    return GR_OK;
+}
+
 static gr_status vk_fill(gr_tensor *t, float value)
 {
     gr_vk_device *d = gr_vk_dev(t->storage->device);
     gr_vk_access acc = gr_vk_tensor_access(t, 1);
-    VkCommandBuffer cmd;
-    GR_TRY(gr_vk_record(d, &acc, 1, &cmd));
     uint32_t bits;
     memcpy(&bits, &value, sizeof bits);
-    d->fn.vkCmdFillBuffer(cmd, acc.alloc->block->buffer, acc.alloc->offset + acc.offset, acc.size, bits);
-    return GR_OK;
+    VkDeviceAddress at = gr_vk_tensor_address(t);
+    return record_move(d, at, at, t->numel, 1, bits, &acc, 1);
 }
 
 static gr_status vk_copy(gr_tensor *dst, const gr_tensor *src)
 {
     gr_vk_device *d = gr_vk_dev(dst->storage->device);
     gr_vk_access acc[2] = { gr_vk_tensor_access(dst, 1), gr_vk_tensor_access(src, 0) };
-    if (acc[0].alloc == acc[1].alloc && acc[0].offset == acc[1].offset) return GR_OK;
-    VkDeviceSize dlo = gr_vk_alloc_address(acc[0].alloc) + acc[0].offset;
-    VkDeviceSize slo = gr_vk_alloc_address(acc[1].alloc) + acc[1].offset;
+    VkDeviceAddress dlo = gr_vk_tensor_address(dst), slo = gr_vk_tensor_address(src);
+    if (dlo == slo) return GR_OK;
+    int64_t n = src->numel;
     if (dlo < slo + acc[1].size && slo < dlo + acc[0].size) {
         /* Overlapping windows of one storage: through a temporary. */
         gr_vk_alloc tmp;
         GR_TRY(gr_vk_pool_alloc(d, &d->tensors, acc[1].size, &tmp));
+        VkDeviceAddress t = gr_vk_alloc_address(&tmp);
         gr_vk_access a1[2] = { { &tmp, 0, acc[1].size, 1 }, acc[1] };
         gr_vk_access a2[2] = { acc[0], { &tmp, 0, acc[1].size, 0 } };
-        VkCommandBuffer cmd;
-        gr_status s = gr_vk_record(d, a1, 2, &cmd);
-        if (s == GR_OK) {
-            VkBufferCopy r1 = { acc[1].alloc->offset + acc[1].offset, tmp.offset, acc[1].size };
-            d->fn.vkCmdCopyBuffer(cmd, acc[1].alloc->block->buffer, tmp.block->buffer, 1, &r1);
-            s = gr_vk_record(d, a2, 2, &cmd);
-        }
-        if (s == GR_OK) {
-            VkBufferCopy r2 = { tmp.offset, acc[0].alloc->offset + acc[0].offset, acc[0].size };
-            d->fn.vkCmdCopyBuffer(cmd, tmp.block->buffer, acc[0].alloc->block->buffer, 1, &r2);
-        }
+        gr_status s = record_move(d, t, slo, n, 0, 0, a1, 2);
+        if (s == GR_OK) s = record_move(d, dlo, t, n, 0, 0, a2, 2);
         gr_vk_pool_free(d, &tmp);
         return s;
     }
-    VkCommandBuffer cmd;
-    GR_TRY(gr_vk_record(d, acc, 2, &cmd));
-    VkBufferCopy region = { acc[1].alloc->offset + acc[1].offset, acc[0].alloc->offset + acc[0].offset, acc[0].size };
-    d->fn.vkCmdCopyBuffer(cmd, acc[1].alloc->block->buffer, acc[0].alloc->block->buffer, 1, &region);
-    return GR_OK;
+    return record_move(d, dlo, slo, n, 0, 0, acc, 2);
 }
 
 const gr_backend gr_vk_backend = {

@@ -1,5 +1,5 @@
 /* Vulkan devices: enumeration, feature detection, opening and teardown. */
-#include "gr_vk.h"
+#include "gr_vk_ops.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +52,21 @@ static gr_status physical_device(int index, gr_vk_instance_state **inst, VkPhysi
     return GR_OK;
 }
 
+void gr_vk_float_modes_get(const gr_vk_instance_state *inst, VkPhysicalDevice pd, gr_vk_float_modes *m)
+{
+    VkPhysicalDeviceFloatControlsProperties fc = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FLOAT_CONTROLS_PROPERTIES };
+    VkPhysicalDeviceProperties2 props = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &fc };
+    inst->fn.vkGetPhysicalDeviceProperties2(pd, &props);
+    m->inf_nan = fc.shaderSignedZeroInfNanPreserveFloat32 == VK_TRUE;
+    m->inf_nan64 = fc.shaderSignedZeroInfNanPreserveFloat64 == VK_TRUE;
+    /* The kernels set the modes for float32 alone, which a device whose
+     * float widths all share one mode cannot take. */
+    m->denormals = fc.shaderDenormPreserveFloat32 == VK_TRUE &&
+                   fc.denormBehaviorIndependence != VK_SHADER_FLOAT_CONTROLS_INDEPENDENCE_NONE;
+    m->round_even = fc.shaderRoundingModeRTEFloat32 == VK_TRUE &&
+                    fc.roundingModeIndependence != VK_SHADER_FLOAT_CONTROLS_INDEPENDENCE_NONE;
+}
+
 gr_status gr_vk_device_info_get(int index, gr_vk_device_info *info)
 {
     gr_vk_instance_state *inst;
@@ -73,6 +88,10 @@ gr_status gr_vk_device_info_get(int index, gr_vk_device_info *info)
             info->memory_bytes = (size_t)mem.memoryHeaps[i].size;
     info->subgroup_size = sub.subgroupSize;
     info->float64 = feats.features.shaderFloat64 == VK_TRUE;
+    gr_vk_float_modes modes;
+    gr_vk_float_modes_get(inst, pd, &modes);
+    info->keeps_inf_nan = modes.inf_nan;
+    info->keeps_denormals = modes.denormals;
     return GR_OK;
 }
 
@@ -155,6 +174,12 @@ static gr_status create_device(gr_vk_instance_state *inst, VkPhysicalDevice pd, 
                        d->props.deviceName, VK_API_VERSION_MAJOR(d->props.apiVersion),
                        VK_API_VERSION_MINOR(d->props.apiVersion));
 
+    /* The kernels run workgroups of 256 threads; Vulkan promises only 128. */
+    const VkPhysicalDeviceLimits *lim = &d->props.limits;
+    if (lim->maxComputeWorkGroupInvocations < GR_VK_WG || lim->maxComputeWorkGroupSize[0] < GR_VK_WG)
+        return gr_fail(GR_EDEVICE, "%s runs at most %u threads per workgroup (grilly's kernels need %u)",
+                       d->props.deviceName, lim->maxComputeWorkGroupInvocations, GR_VK_WG);
+
     VkPhysicalDeviceVulkan12Features f12 = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES };
     VkPhysicalDeviceFeatures2 feats = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f12 };
     inst->fn.vkGetPhysicalDeviceFeatures2(pd, &feats);
@@ -163,10 +188,7 @@ static gr_status create_device(gr_vk_instance_state *inst, VkPhysicalDevice pd, 
     d->has_float64 = feats.features.shaderFloat64 == VK_TRUE;
     d->has_int64 = feats.features.shaderInt64 == VK_TRUE;
 
-    VkPhysicalDeviceSubgroupProperties sub = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES };
-    VkPhysicalDeviceProperties2 props2 = { .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sub };
-    inst->fn.vkGetPhysicalDeviceProperties2(pd, &props2);
-    d->subgroup_size = sub.subgroupSize;
+    gr_vk_float_modes_get(inst, pd, &d->float_modes);
 
     int family = compute_family(inst, pd);
     if (family < 0) return gr_fail(GR_EDEVICE, "%s has no compute queue", d->props.deviceName);

@@ -5,10 +5,6 @@
 
 #include <string.h>
 
-/* Elements per dispatch of the contiguous kernels (a multiple of 4, so that
- * every piece keeps the alignment of the first). */
-#define PIECE ((int64_t)1 << 30)
-
 gr_status gr_vk_check_span(int64_t elements, const char *what)
 {
     if (elements >= GR_VK_MAX_SPAN)
@@ -16,8 +12,6 @@ gr_status gr_vk_check_span(int64_t elements, const char *what)
                        "elements per operand (use the 'cpu' device for this op)", what, (long long)elements);
     return GR_OK;
 }
-
-static int aligned16(VkDeviceAddress a) { return (a & 15) == 0; }
 
 typedef struct binary_push {
     VkDeviceAddress a, b, o;
@@ -56,10 +50,10 @@ gr_status gr_vk_binary(gr_binop op, gr_tensor *out, const gr_tensor *a, const gr
         return gr_vk_dispatch(d, GR_VK_K_binary, spec, &push, sizeof push,
                               gr_vk_groups(out->numel, GR_VK_WG), acc, 3);
     }
-    int vec4 = aligned16(po) && (mode == 2 || aligned16(pa)) && (mode == 1 || aligned16(pb));
+    int vec4 = gr_vk_aligned16(po) && (mode == 2 || gr_vk_aligned16(pa)) && (mode == 1 || gr_vk_aligned16(pb));
     uint32_t spec[4] = { GR_VK_WG, (uint32_t)op, mode, (uint32_t)vec4 };
-    for (int64_t at = 0; at < out->numel; at += PIECE) {
-        int64_t n = out->numel - at < PIECE ? out->numel - at : PIECE;
+    for (int64_t at = 0; at < out->numel; at += GR_VK_PIECE) {
+        int64_t n = out->numel - at < GR_VK_PIECE ? out->numel - at : GR_VK_PIECE;
         push.a = pa + (mode == 2 ? 0 : (VkDeviceAddress)at * 4);
         push.b = pb + (mode == 1 ? 0 : (VkDeviceAddress)at * 4);
         push.o = po + (VkDeviceAddress)at * 4;
@@ -81,10 +75,10 @@ gr_status gr_vk_unary(gr_unop op, gr_tensor *out, const gr_tensor *x, float a, f
     gr_vk_device *d = gr_vk_dev(out->storage->device);
     gr_vk_access acc[2] = { gr_vk_tensor_access(out, 1), gr_vk_tensor_access(x, 0) };
     VkDeviceAddress px = gr_vk_tensor_address(x), py = gr_vk_tensor_address(out);
-    int vec4 = aligned16(px) && aligned16(py);
+    int vec4 = gr_vk_aligned16(px) && gr_vk_aligned16(py);
     uint32_t spec[4] = { GR_VK_WG, (uint32_t)op, (uint32_t)vec4, 0 };
-    for (int64_t at = 0; at < x->numel; at += PIECE) {
-        int64_t n = x->numel - at < PIECE ? x->numel - at : PIECE;
+    for (int64_t at = 0; at < x->numel; at += GR_VK_PIECE) {
+        int64_t n = x->numel - at < GR_VK_PIECE ? x->numel - at : GR_VK_PIECE;
         unary_push push = { px + (VkDeviceAddress)at * 4, py + (VkDeviceAddress)at * 4, (uint32_t)n, a, b };
         GR_TRY(gr_vk_dispatch(d, GR_VK_K_unary, spec, &push, sizeof push,
                               gr_vk_groups(n, vec4 ? 4 * GR_VK_WG : GR_VK_WG), acc, 2));
@@ -104,8 +98,8 @@ gr_status gr_vk_random(gr_tensor *t, gr_randkind kind, uint64_t seed, uint64_t c
     gr_vk_access acc = gr_vk_tensor_access(t, 1);
     VkDeviceAddress po = gr_vk_tensor_address(t);
     uint32_t spec[4] = { GR_VK_WG, (uint32_t)kind, 0, 0 };
-    for (int64_t at = 0; at < t->numel; at += PIECE) {
-        int64_t n = t->numel - at < PIECE ? t->numel - at : PIECE;
+    for (int64_t at = 0; at < t->numel; at += GR_VK_PIECE) {
+        int64_t n = t->numel - at < GR_VK_PIECE ? t->numel - at : GR_VK_PIECE;
         uint64_t c = counter + (uint64_t)at;
         random_push push = {
             po + (VkDeviceAddress)at * 4, (uint32_t)n, (uint32_t)seed, (uint32_t)(seed >> 32),

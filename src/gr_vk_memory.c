@@ -124,6 +124,7 @@ static void block_release(gr_vk_device *d, gr_vk_pool *pool, gr_vk_block *b)
     if (b->buffer) d->fn.vkDestroyBuffer(d->device, b->buffer, NULL);
     if (b->memory) d->fn.vkFreeMemory(d->device, b->memory, NULL);
     pool->reserved -= b->size;
+    if (pool == &d->tensors) d->base.bytes_reserved -= b->size;
     free(b->free);
     free(b);
 }
@@ -165,6 +166,7 @@ static gr_status block_new(gr_vk_device *d, gr_vk_pool *pool, VkDeviceSize size,
     }
     b->size = size;
     pool->reserved += size;
+    if (pool == &d->tensors) d->base.bytes_reserved += size;
     VkBufferCreateInfo bci = {
         .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = size, .usage = buffer_usage,
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
@@ -188,14 +190,30 @@ static gr_status block_new(gr_vk_device *d, gr_vk_pool *pool, VkDeviceSize size,
     return GR_OK;
 }
 
-/* Releases blocks with nothing in them whose last use has finished. */
-static void release_empty_blocks(gr_vk_device *d, gr_vk_pool *pool, int oversized_only)
+/* Empty blocks of their own size (made for one big tensor) stay cached for
+ * later big tensors up to this fraction of the heap, so that a loop that
+ * allocates and frees big tensors reuses the same device memory. Beyond it
+ * they are released once idle, and all empty blocks are released when an
+ * allocation would otherwise fail. */
+#define GR_VK_CACHE_FRACTION 8
+
+static int block_empty(const gr_vk_block *b) { return b->live == 0 && b->nfree == 1; }
+
+/* Releases the empty blocks whose last use has finished: every one, or with
+ * `trim` only blocks of their own size beyond the cache. */
+static void release_empty_blocks(gr_vk_device *d, gr_vk_pool *pool, int trim)
 {
+    VkDeviceSize cache = d->memprops.memoryHeaps[pool->heap_index].size / GR_VK_CACHE_FRACTION, cached = 0;
     gr_vk_block **link = &pool->blocks;
     while (*link) {
         gr_vk_block *b = *link;
-        if (b->live == 0 && b->nfree == 1 && b->free[0].busy_until <= d->completed &&
-            (!oversized_only || b->size > pool->block_size)) {
+        int idle = block_empty(b) && b->free[0].busy_until <= d->completed, release = idle;
+        if (trim) {
+            int keep = block_empty(b) && b->size > pool->block_size && cached + b->size <= cache;
+            if (keep) cached += b->size;
+            release = idle && b->size > pool->block_size && !keep;
+        }
+        if (release) {
             *link = b->next;
             block_release(d, pool, b);
         } else {
@@ -243,17 +261,27 @@ static gr_status out_of_memory(gr_vk_device *d, gr_vk_pool *pool, VkDeviceSize s
                    (double)free_bytes(d, pool) / MiB, (double)heap / MiB);
 }
 
-/* Best fit over every block's free ranges. */
+/* A block of its own size takes only tensors too big for a standard block
+ * and at least half its size, so that small tensors do not split up a cached
+ * big block. */
+static int block_takes(const gr_vk_pool *pool, const gr_vk_block *b, VkDeviceSize want)
+{
+    return b->size <= pool->block_size || (want > pool->block_size && want >= b->size / 2);
+}
+
+/* Best fit over the free ranges of the blocks that take this size. */
 static int find_range(gr_vk_pool *pool, VkDeviceSize size, gr_vk_block **block)
 {
     int best = -1;
     VkDeviceSize best_size = 0;
-    for (gr_vk_block *b = pool->blocks; b; b = b->next)
+    for (gr_vk_block *b = pool->blocks; b; b = b->next) {
+        if (!block_takes(pool, b, size)) continue;
         for (int i = 0; i < b->nfree; i++)
             if (b->free[i].size >= size && (best < 0 || b->free[i].size < best_size)) {
                 best = i; best_size = b->free[i].size; *block = b;
                 if (best_size == size) return best;
             }
+    }
     return best;
 }
 

@@ -9,6 +9,9 @@
 #define GR_VK_WG 256u
 /* Workgroups per dispatch at most; kernels loop over larger index spaces. */
 #define GR_VK_MAX_GROUPS 65535u
+/* Elements per dispatch of the contiguous element-wise kernels (a multiple
+ * of 4, so that every piece keeps the alignment of the first). */
+#define GR_VK_PIECE ((int64_t)1 << 30)
 /* Elements one index space of a kernel may span: shaders index in 32-bit signed
  * integers, so larger tensors are split on the host where the op allows it. */
 #define GR_VK_MAX_SPAN ((int64_t)1 << 31)
@@ -23,6 +26,8 @@ static inline VkDeviceAddress gr_vk_tensor_address(const gr_tensor *t)
 {
     return gr_vk_alloc_address(gr_vk_storage_alloc(t->storage)) + (VkDeviceAddress)t->offset * sizeof(float);
 }
+
+static inline int gr_vk_aligned16(VkDeviceAddress a) { return (a & 15) == 0; }
 
 /* Workgroups for n work items of `per_group` items each, capped at the grid limit. */
 static inline uint32_t gr_vk_groups(int64_t n, int64_t per_group)

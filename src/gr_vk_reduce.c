@@ -22,7 +22,7 @@ enum { OP_SUM, OP_MEAN, OP_MAX, OP_MIN, OP_ARGMAX, OP_NORM, OP_DOT };
 typedef struct reduce_push {
     VkDeviceAddress x, y, o;
     uint32_t outer, len, inner, so, sl, si, segs, seg_len, tiles, groups;
-    float final_len;
+    float len_hi, len_lo;           /* the mean's divisor, exactly, as a float pair */
 } reduce_push;
 
 /* The (outer, len, inner) view with element strides, and how it is split. */
@@ -70,13 +70,14 @@ static reduce_plan plan_for(int64_t outer, int64_t len, int64_t inner)
 }
 
 static gr_status run_pass(gr_vk_device *d, uint32_t op, uint32_t stage, const reduce_plan *r,
-                          VkDeviceAddress x, VkDeviceAddress y, VkDeviceAddress o, float final_len,
+                          VkDeviceAddress x, VkDeviceAddress y, VkDeviceAddress o, int64_t final_len,
                           const gr_vk_access *acc, int nacc)
 {
     uint64_t groups = (uint64_t)r->outer * r->tiles * r->segs;
+    float len_hi = (float)final_len;
     reduce_push push = {
         x, y, o, r->outer, r->len, r->inner, r->so, r->sl, r->si, r->segs, r->seg_len, r->tiles,
-        (uint32_t)groups, final_len,
+        (uint32_t)groups, len_hi, (float)((double)final_len - (double)len_hi),
     };
     uint32_t spec[4] = { GR_VK_WG, op, r->cols, stage };
     return gr_vk_dispatch(d, GR_VK_K_reduce, spec, &push, sizeof push,
@@ -87,7 +88,7 @@ static gr_status run_pass(gr_vk_device *d, uint32_t op, uint32_t stage, const re
  * or (pairs = 1) one partial result per output. */
 static gr_status reduce_into(gr_vk_device *d, uint32_t op, int pairs, const reduce_plan *r,
                              gr_vk_access xa, VkDeviceAddress x, gr_vk_access ya, VkDeviceAddress y,
-                             gr_vk_access oa, VkDeviceAddress o, float final_len)
+                             gr_vk_access oa, VkDeviceAddress o, int64_t final_len)
 {
     int nin = op == OP_DOT ? 3 : 2;
     if (r->segs == 1) {
@@ -121,7 +122,7 @@ gr_status gr_vk_reduce(gr_redop op, gr_tensor *out, const gr_tensor *x, int64_t 
     reduce_plan r = plan_for(outer, len, inner);
     gr_vk_access xa = gr_vk_tensor_access(x, 0);
     return reduce_into(d, kernel_op(op), 0, &r, xa, gr_vk_tensor_address(x), xa, 0,
-                       gr_vk_tensor_access(out, 1), gr_vk_tensor_address(out), (float)len);
+                       gr_vk_tensor_access(out, 1), gr_vk_tensor_address(out), len);
 }
 
 gr_status gr_vk_dot(const gr_tensor *a, const gr_tensor *b, double *result)
@@ -134,7 +135,7 @@ gr_status gr_vk_dot(const gr_tensor *a, const gr_tensor *b, double *result)
     GR_TRY(gr_vk_pool_alloc(d, &d->tensors, PARTIAL_BYTES, &pair));
     gr_vk_access pa = { &pair, 0, PARTIAL_BYTES, 1 };
     gr_status s = reduce_into(d, OP_DOT, 1, &r, gr_vk_tensor_access(a, 0), gr_vk_tensor_address(a),
-                              gr_vk_tensor_access(b, 0), gr_vk_tensor_address(b), pa, gr_vk_alloc_address(&pair), 0.0f);
+                              gr_vk_tensor_access(b, 0), gr_vk_tensor_address(b), pa, gr_vk_alloc_address(&pair), 0);
     float hl[4] = {0, 0, 0, 0};
     if (s == GR_OK) s = gr_vk_download(d, &pair, 0, hl, sizeof hl);
     gr_vk_pool_free(d, &pair);

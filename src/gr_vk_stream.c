@@ -89,6 +89,7 @@ void gr_vk_poll(gr_vk_device *d)
 static gr_status wait_batch(gr_vk_device *d, gr_vk_batch *b)
 {
     VkResult r = d->fn.vkWaitForFences(d->device, 1, &b->fence, VK_TRUE, UINT64_MAX);
+    d->waits++;
     if (r != VK_SUCCESS) return device_lost(d, "waiting for the GPU", r);
     batch_finished(d, b);
     return GR_OK;
@@ -139,6 +140,7 @@ gr_status gr_vk_flush(gr_vk_device *d)
     VkSubmitInfo si = { .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &b->cmd };
     r = d->fn.vkQueueSubmit(d->queue, 1, &si, b->fence);
     if (r != VK_SUCCESS) return device_lost(d, "vkQueueSubmit", r);
+    d->submits++;
     b->submitted = 1;
     d->next_serial++;
     d->current = (d->current + 1) % GR_VK_BATCHES;
@@ -167,6 +169,12 @@ static int overlaps(const gr_vk_span *list, int n, gr_vk_span s)
     return 0;
 }
 
+static gr_vk_span span_of(const gr_vk_access *a)
+{
+    VkDeviceAddress lo = gr_vk_alloc_address(a->alloc) + a->offset;
+    return (gr_vk_span){ lo, lo + a->size };
+}
+
 static void remember(gr_vk_device *d, gr_vk_span *list, int *n, gr_vk_span s)
 {
     if (*n == GR_VK_MAX_PENDING) { d->barrier_all = 1; return; }
@@ -189,13 +197,11 @@ gr_status gr_vk_record(gr_vk_device *d, const gr_vk_access *acc, int nacc, VkCom
     gr_vk_batch *b = &d->batches[d->current];
 
     int barrier = d->barrier_all;
-    gr_vk_span spans[8];
-    for (int i = 0; i < nacc && i < 8; i++) {
-        VkDeviceAddress lo = gr_vk_alloc_address(acc[i].alloc) + acc[i].offset;
-        spans[i] = (gr_vk_span){ lo, lo + acc[i].size };
+    for (int i = 0; i < nacc && !barrier; i++) {
+        gr_vk_span sp = span_of(&acc[i]);
         if (acc[i].size == 0) continue;
-        if (overlaps(d->pending_writes, d->npending_writes, spans[i]) ||
-            (acc[i].write && overlaps(d->pending_reads, d->npending_reads, spans[i])))
+        if (overlaps(d->pending_writes, d->npending_writes, sp) ||
+            (acc[i].write && overlaps(d->pending_reads, d->npending_reads, sp)))
             barrier = 1;
     }
     if (barrier) {
@@ -209,10 +215,10 @@ gr_status gr_vk_record(gr_vk_device *d, const gr_vk_access *acc, int nacc, VkCom
         d->npending_reads = d->npending_writes = 0;
         d->barrier_all = 0;
     }
-    for (int i = 0; i < nacc && i < 8; i++) {
+    for (int i = 0; i < nacc; i++) {
         if (acc[i].size == 0) continue;
-        if (acc[i].write) remember(d, d->pending_writes, &d->npending_writes, spans[i]);
-        else remember(d, d->pending_reads, &d->npending_reads, spans[i]);
+        if (acc[i].write) remember(d, d->pending_writes, &d->npending_writes, span_of(&acc[i]));
+        else remember(d, d->pending_reads, &d->npending_reads, span_of(&acc[i]));
         acc[i].alloc->last_use = b->serial;
         if (acc[i].write) acc[i].alloc->last_write = b->serial;
     }
@@ -256,5 +262,15 @@ gr_status gr_vk_stage(gr_vk_device *d, VkDeviceSize size, gr_vk_alloc **arena, V
     *arena = &b->arena;
     *offset = b->arena_used;
     b->arena_used += size;
+    return GR_OK;
+}
+
+gr_status gr_vk_stream_stats(gr_device *dev, uint64_t *submits, uint64_t *waits)
+{
+    if (dev->kind != GR_DEVICE_VULKAN)
+        return gr_fail(GR_EDEVICE, "%s has no command stream (a Vulkan device expected)", dev->name);
+    gr_vk_device *d = gr_vk_dev(dev);
+    *submits = d->submits;
+    *waits = d->waits;
     return GR_OK;
 }

@@ -5,6 +5,7 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include "gr_tensor.h"
+#include "gr_comm.h"
 
 #define LGR_TENSOR_MT "grilly.Tensor"
 
@@ -50,7 +51,19 @@ void lgr_file_open(lua_State *L);      /* grilly.save, grilly.load */
 void lgr_check_file(lua_State *L, gr_status s, const char *fname);
 const char *lgr_check_path(lua_State *L, int idx);
 void lgr_optim_open(lua_State *L);   /* the table `optim`: the three optimizer classes and helpers */
+void lgr_nn_open(lua_State *L);           /* the table nn of neural-network kernels */
+void lgr_data_open(lua_State *L);         /* the table data of file readers and generators */
 void lgr_vulkan_open(lua_State *L);
+
+/* Communicators: the userdata grilly.Communicator is made by the optional
+ * MPI module (build/grilly/mpi.so, src/mpi/lgr_mpi.c) and read by the core's
+ * collectives and distributed optimizers. */
+#define LGR_COMM_MT "grilly.Communicator"
+typedef struct lgr_comm_box {
+    gr_comm *comm;
+} lgr_comm_box;
+gr_comm *lgr_check_comm(lua_State *L, int idx);   /* raises unless a grilly.Communicator */
+void lgr_comm_open(lua_State *L);   /* the table comm: collectives over a communicator */
 
 int luaopen_grilly_core(lua_State *L);
 

@@ -112,6 +112,8 @@ static int l_devices(lua_State *L)
         lua_pushnumber(L, (lua_Number)info.memory_bytes); lua_setfield(L, -2, "memory");
         lua_pushinteger(L, (lua_Integer)info.subgroup_size); lua_setfield(L, -2, "subgroup_size");
         lua_pushboolean(L, info.float64); lua_setfield(L, -2, "float64");
+        lua_pushboolean(L, info.keeps_inf_nan); lua_setfield(L, -2, "keeps_inf_nan");
+        lua_pushboolean(L, info.keeps_denormals); lua_setfield(L, -2, "keeps_denormals");
         lua_rawseti(L, -2, (int)lua_objlen(L, -2) + 1);
     }
     return 1;
@@ -123,7 +125,8 @@ static int l_device_bytes(lua_State *L)
     if (lua_isnoneornil(L, 1)) lgr_check(L, gr_device_default(&dev));
     else dev = lgr_check_device(L, 1);
     lua_pushnumber(L, (lua_Number)dev->bytes_in_use);
-    return 1;
+    lua_pushnumber(L, (lua_Number)gr_device_bytes_reserved(dev));
+    return 2;
 }
 
 static const luaL_Reg core_functions[] = {
@@ -143,6 +146,9 @@ int luaopen_grilly_core(lua_State *L)
     lgr_tensor_ops_open(L);
     lgr_file_open(L);
     lgr_optim_open(L);
+    lgr_nn_open(L);
+    lgr_data_open(L);
     lgr_vulkan_open(L);
+    lgr_comm_open(L);
     return 1;
 }

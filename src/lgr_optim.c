@@ -3,12 +3,14 @@
  * histories, state_dict / load_state_dict and lifetime; and the module
  * helpers collect_grads and compute_update_directions. */
 #include "lgr_optim.h"
+#include "gr_optim_dist.h"
 
 #include <stdio.h>
 #include <string.h>
 
 typedef struct lgr_optim_box {
-    gr_optim *opt;               /* NULL once freed */
+    gr_optim *opt;               /* NULL once freed; with dist, the one holding the scalar state */
+    gr_optim_dist *dist;         /* NULL unless data-parallel (then it owns opt) */
     const lgr_optim_class *cls;
     gr_tensor **grads;           /* step's scratch, one slot per parameter (in the environment) */
 } lgr_optim_box;
@@ -246,7 +248,7 @@ static gr_tensor **param_array(lua_State *L, int list, int n)
 static lgr_optim_box *push_box(lua_State *L, int list, int n)
 {
     lgr_optim_box *box = lua_newuserdata(L, sizeof *box);
-    *box = (lgr_optim_box){NULL, NULL, NULL};
+    *box = (lgr_optim_box){NULL, NULL, NULL, NULL};
     lua_createtable(L, 0, 2);
     lua_pushvalue(L, list);
     lua_setfield(L, -2, "params");
@@ -263,9 +265,47 @@ static void adopt(lua_State *L, int idx, lgr_optim_box *box, const lgr_optim_cla
     lua_setmetatable(L, idx);
 }
 
+/* The data-parallel keys of a constructor's options. They are not options
+ * of the class: they go to grilly.optim.from_constructor with the new
+ * optimizer (which starts MPI only when asked to). */
+static const char *const dist_keys[] = {"distributed", "shard_state", "bucket_mb", NULL};
+
+/* Replaces the options table at idx by a copy without the data-parallel
+ * keys, and pushes a table of those (or nil when there are none). */
+static void split_dist_options(lua_State *L, int idx)
+{
+    int found = 0;
+    for (int i = 0; dist_keys[i] && lua_istable(L, idx); i++) {
+        lua_getfield(L, idx, dist_keys[i]);
+        found |= !lua_isnil(L, -1);
+        lua_pop(L, 1);
+    }
+    if (!found) {
+        lua_pushnil(L);
+        return;
+    }
+    lua_newtable(L);
+    for (lua_pushnil(L); lua_next(L, idx);) {   /* rawset leaves the key for the next lua_next */
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+    lua_newtable(L);
+    for (int i = 0; dist_keys[i]; i++) {
+        lua_getfield(L, -2, dist_keys[i]);
+        lua_setfield(L, -2, dist_keys[i]);
+        lua_pushnil(L);
+        lua_setfield(L, -3, dist_keys[i]);
+    }
+    lua_insert(L, -2);
+    lua_replace(L, idx);
+}
+
 int lgr_optim_new(lua_State *L, const lgr_optim_class *cls)
 {
     lua_settop(L, 2);
+    split_dist_options(L, 2);
+    int dist = lua_istable(L, 3) ? 3 : 0;
     int n = push_param_list(L, 1);
     int list = lua_gettop(L);
     gr_optim_options o = read_options(L, 2, cls->kind, 2);
@@ -273,15 +313,52 @@ int lgr_optim_new(lua_State *L, const lgr_optim_class *cls)
     lgr_optim_box *box = push_box(L, list, n);
     adopt(L, lua_gettop(L), box, cls);
     lgr_check(L, gr_optim_new(cls->kind, ps, n, &o, &box->opt));
+    if (!dist) return 1;
+    int self = lua_gettop(L);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "grilly.optim");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "from_constructor");
+    lua_pushvalue(L, self);
+    lua_pushvalue(L, dist);
+    lua_call(L, 2, 1);
     return 1;
 }
 
 static int m_free(lua_State *L)
 {
     lgr_optim_box *box = check_box(L, 1);
-    gr_optim_free(box->opt);
+    if (box->dist) gr_optim_dist_free(box->dist);
+    else gr_optim_free(box->opt);
+    box->dist = NULL;
     box->opt = NULL;
     return 0;
+}
+
+/* The number of parameters the user passed (a sharded optimizer's own
+ * optimizer runs over pieces of them). */
+static int param_count(const lgr_optim_box *box)
+{
+    return box->dist ? gr_optim_dist_param_count(box->dist) : gr_optim_param_count(box->opt);
+}
+
+/* The complete state as one optimizer over all parameters. A data-parallel
+ * optimizer with sharded state gathers it from every rank (a collective);
+ * that copy is pushed in a box of its own, so it is collected even if an
+ * error follows. */
+static gr_optim *full_optim(lua_State *L, lgr_optim_box *box)
+{
+    if (!box->dist) return box->opt;
+    gr_optim *full;
+    int owned;
+    lgr_check(L, gr_optim_dist_full(box->dist, &full, &owned));
+    if (owned) {
+        lgr_optim_box *tmp = lua_newuserdata(L, sizeof *tmp);
+        *tmp = (lgr_optim_box){full, NULL, box->cls, NULL};
+        luaL_getmetatable(L, box->cls->metatable);
+        lua_setmetatable(L, -2);   /* left on the stack, so it lives as long as this call */
+    }
+    return full;
 }
 
 static int m_tostring(lua_State *L)
@@ -291,11 +368,18 @@ static int m_tostring(lua_State *L)
         lua_pushfstring(L, "%s(freed)", box->cls->metatable);
         return 1;
     }
+    lgr_check(L, gr_optim_sync(box->opt));
     const gr_optim_scalars *s = gr_optim_get_scalars(box->opt);
     char lr[32], b1[32];
-    lua_pushfstring(L, "%s(lr=%s, beta1=%s, step=%f, device=%s)", box->cls->metatable,
+    lua_pushfstring(L, "%s(lr=%s, beta1=%s, step=%f, device=%s", box->cls->metatable,
                     gr_optim_fmt(s->lr, lr, sizeof lr), gr_optim_fmt(s->beta1, b1, sizeof b1),
                     (lua_Number)s->t, gr_optim_device(box->opt)->name);
+    if (box->dist)
+        lua_pushfstring(L, ", ranks=%d%s)", gr_optim_dist_comm(box->dist)->size,
+                        gr_optim_dist_get_options(box->dist)->shard_state ? ", shard_state=true" : "");
+    else
+        lua_pushliteral(L, ")");
+    lua_concat(L, 2);
     return 1;
 }
 
@@ -319,21 +403,21 @@ static int m_step(lua_State *L)
     }
     int nret = lua_gettop(L) - base;
     gr_optim *opt = check_live(L, box);   /* the closure may have freed it */
-    int list = push_own_params(L, 1), n = gr_optim_param_count(opt);
+    int list = push_own_params(L, 1), n = param_count(box);
     for (int i = 0; i < n; i++) {
         box->grads[i] = push_grad(L, list, i, grads_idx);
         lua_pop(L, 1);   /* the tensor stays referenced by grads or by p.grad */
     }
     lua_pop(L, 1);
-    lgr_check(L, gr_optim_step(opt, box->grads, NULL));
+    lgr_check(L, box->dist ? gr_optim_dist_step(box->dist, box->grads, NULL) : gr_optim_step(opt, box->grads, NULL));
     return nret;
 }
 
 static int m_zero_grad(lua_State *L)
 {
     lgr_optim_box *box = check_box(L, 1);
-    gr_optim *opt = check_live(L, box);
-    int list = push_own_params(L, 1), n = gr_optim_param_count(opt);
+    check_live(L, box);
+    int list = push_own_params(L, 1), n = param_count(box);
     /* Every parameter and gradient is checked before any is zeroed, so that
      * a freed one raises with nothing changed. */
     for (int pass = 0; pass < 2; pass++)
@@ -362,14 +446,27 @@ static void push_current_lr(lua_State *L, const gr_optim *opt) { lua_pushnumber(
 static void push_step_count(lua_State *L, const gr_optim *opt) { lua_pushnumber(L, (lua_Number)gr_optim_get_scalars(opt)->t); }
 static void push_skipped(lua_State *L, const gr_optim *opt) { lua_pushnumber(L, (lua_Number)gr_optim_get_scalars(opt)->skipped_steps); }
 static void push_device(lua_State *L, const gr_optim *opt) { lua_pushstring(L, gr_optim_device(opt)->name); }
+static void push_state_bytes(lua_State *L, const gr_optim *opt) { lua_pushnumber(L, (lua_Number)gr_optim_state_bytes(opt)); }
 
 static const lgr_optim_property common_properties[] = {
     {"current_lr", push_current_lr},
     {"step_count", push_step_count},
     {"skipped_steps", push_skipped},
     {"device", push_device},
+    {"state_bytes", push_state_bytes},
     {NULL, NULL},
 };
+
+/* Read-only fields of the data-parallel setting. */
+static const char *const dist_fields[] = {"distributed", "shard_state", NULL};
+
+static int push_dist_field(lua_State *L, const lgr_optim_box *box, const char *key)
+{
+    if (!strcmp(key, "distributed")) lua_pushboolean(L, box->dist != NULL);
+    else if (!strcmp(key, "shard_state")) lua_pushboolean(L, box->dist && gr_optim_dist_get_options(box->dist)->shard_state);
+    else return 0;
+    return 1;
+}
 
 static const lgr_optim_property *find_property(const lgr_optim_property *props, const char *key)
 {
@@ -390,15 +487,17 @@ static int history_id(const lgr_optim_class *cls, const char *name, int with_suf
     return -1;
 }
 
-/* Pushes a read-only field; returns 0 if key names none. */
+/* Pushes a read-only field; returns 0 if key names none. Every one but the
+ * device reads the state, so is a sync point. */
 static int push_property(lua_State *L, const lgr_optim_box *box, const char *key)
 {
     const lgr_optim_property *p = find_property(common_properties, key);
     if (!p) p = find_property(box->cls->properties, key);
-    if (p) { p->push(L, box->opt); return 1; }
-    int h = history_id(box->cls, key, 1);
-    if (h < 0) return 0;
-    push_history_array(L, box->opt, (gr_optim_history_id)h);
+    int h = p ? -1 : history_id(box->cls, key, 1);
+    if (!p && h < 0) return 0;
+    if (strcmp(key, "device") != 0) lgr_check(L, gr_optim_sync(box->opt));
+    if (p) p->push(L, box->opt);
+    else push_history_array(L, box->opt, (gr_optim_history_id)h);
     return 1;
 }
 
@@ -414,8 +513,9 @@ static int m_index(lua_State *L)
     gr_optim *opt = check_live(L, box);
     const char *key = lua_tostring(L, 2);
     gr_optim_value v;
+    if (gr_optim_field_in_use(key)) lgr_check(L, gr_optim_sync(opt));
     if (gr_optim_get(opt, key, &v)) push_value(L, &v);
-    else if (!push_property(L, box, key)) lua_pushnil(L);
+    else if (!push_property(L, box, key) && !push_dist_field(L, box, key)) lua_pushnil(L);
     return 1;
 }
 
@@ -437,7 +537,7 @@ static int m_newindex(lua_State *L)
     lua_getfield(L, -1, "methods");
     lua_getfield(L, -1, key);
     if (!lua_isnil(L, -1) || find_property(common_properties, key) || find_property(box->cls->properties, key) ||
-        history_id(box->cls, key, 1) >= 0)
+        history_id(box->cls, key, 1) >= 0 || push_dist_field(L, box, key))
         return luaL_error(L, "%s: field '%s' is read-only", cls, key);
     return luaL_error(L, "%s: cannot set unknown field '%s'", cls, key);
 }
@@ -461,6 +561,7 @@ static int m_history(lua_State *L)
         luaL_pushresult(&b);
         luaL_argerror(L, 2, lua_pushfstring(L, "unknown history \"%s\" (expected %s)", name, lua_tostring(L, -1)));
     }
+    lgr_check(L, gr_optim_sync(opt));
     int64_t len;
     const double *data = gr_optim_history(opt, (gr_optim_history_id)h, &len);
     float *buf = lua_newuserdata(L, (size_t)(len ? len : 1) * sizeof *buf);
@@ -476,8 +577,10 @@ static int m_history(lua_State *L)
 static int m_state_dict(lua_State *L)
 {
     lgr_optim_box *box = check_box(L, 1);
-    gr_optim *opt = check_live(L, box);
+    check_live(L, box);
+    gr_optim *opt = full_optim(L, box);
     gr_optim_kind kind = box->cls->kind;
+    lgr_check(L, gr_optim_sync(opt));
     lua_newtable(L);
     int sd = lua_gettop(L);
     lua_pushstring(L, gr_optim_kind_name(kind));
@@ -651,9 +754,22 @@ static int m_load_state_dict(lua_State *L)
     st.options = read_options(L, lua_gettop(L), kind, 2);
     read_scalars(L, 2, &st.scalars);
     read_histories(L, 2, &st);
-    st.nparams = gr_optim_param_count(opt);
+    st.nparams = param_count(box);
     st.slots = read_slots(L, 2, st.nparams);
-    lgr_check(L, gr_optim_load_state(opt, &st));
+    if (!box->dist) {
+        lgr_check(L, gr_optim_load_state(opt, &st));
+        return 0;
+    }
+    /* Validated into a full optimizer, which the data-parallel one then takes over. */
+    int list = push_own_params(L, 1);
+    gr_tensor **ps = param_array(L, list, st.nparams);
+    gr_optim *full;
+    lgr_check(L, gr_optim_new(kind, ps, st.nparams, &st.options, &full));
+    gr_status s = gr_optim_load_state(full, &st);
+    if (s != GR_OK) gr_optim_free(full);
+    else s = gr_optim_dist_load(box->dist, full);
+    box->opt = gr_optim_dist_optim(box->dist);
+    lgr_check(L, s);
     return 0;
 }
 
@@ -661,7 +777,8 @@ static int m_save(lua_State *L)
 {
     lgr_optim_box *box = check_box(L, 1);
     gr_optim *opt = check_live(L, box);
-    lgr_check_file(L, gr_optim_save(opt, lgr_check_path(L, 2)), "save");
+    const char *path = lgr_check_path(L, 2);
+    lgr_check_file(L, box->dist ? gr_optim_dist_save(box->dist, path) : gr_optim_save(opt, path), "save");
     return 0;
 }
 
@@ -686,6 +803,25 @@ static int l_load(lua_State *L)
 }
 
 
+/* distribute(opt, comm, shard_state, bucket_elems): makes opt data-parallel
+ * over comm, in place; returns opt. grilly.optim.distributed checks the
+ * options and passes them on. */
+static int l_distribute(lua_State *L)
+{
+    lgr_optim_box *box = check_box(L, 1);
+    gr_optim *opt = check_live(L, box);
+    gr_comm *comm = lgr_check_comm(L, 2);
+    if (box->dist) return luaL_error(L, "%s: the optimizer is distributed already", gr_optim_kind_name(box->cls->kind));
+    gr_optim_dist_options o = {lua_toboolean(L, 3), (int64_t)luaL_checknumber(L, 4)};
+    lgr_check(L, gr_optim_dist_new(opt, comm, &o, &box->dist));
+    box->opt = gr_optim_dist_optim(box->dist);
+    lua_getfenv(L, 1);
+    lua_pushvalue(L, 2);
+    lua_setfield(L, -2, "comm");
+    lua_settop(L, 1);
+    return 1;
+}
+
 /* collect_grads(params [, grads]): the gradient each parameter would use. */
 static int l_collect_grads(lua_State *L)
 {
@@ -706,8 +842,9 @@ static int l_collect_grads(lua_State *L)
 static int l_compute_update_directions(lua_State *L)
 {
     lgr_optim_box *box = check_box(L, 1);
-    gr_optim *opt = check_live(L, box);
-    int list = push_own_params(L, 1), n = gr_optim_param_count(opt);
+    check_live(L, box);
+    gr_optim *opt = full_optim(L, box);
+    int list = push_own_params(L, 1), n = param_count(box);
     lua_newtable(L);
     for (int i = 0; i < n; i++) {
         gr_tensor *d;
@@ -744,6 +881,7 @@ static const luaL_Reg optim_functions[] = {
     {"collect_grads", l_collect_grads},
     {"compute_update_directions", l_compute_update_directions},
     {"load", l_load},
+    {"distribute", l_distribute},
     {NULL, NULL},
 };
 
@@ -770,6 +908,7 @@ static void push_field_names(lua_State *L, const lgr_optim_class *cls)
     for (int i = 0; (name = gr_optim_option_name(cls->kind, i)) != NULL; i++) add_name(L, &n, name);
     add_name(L, &n, "beta1");
     add_name(L, &n, "beta2");
+    for (int i = 0; dist_fields[i]; i++) add_name(L, &n, dist_fields[i]);
 }
 
 void lgr_optim_register(lua_State *L, const lgr_optim_class *cls, lua_CFunction ctor)

@@ -215,23 +215,27 @@ static int t_tostring(lua_State *L)
     lua_pushfstring(L, "grilly.Tensor(%s, float32, %s)",
                     gr_shape_str(t->ndim, t->shape, shape, sizeof shape), t->storage->device->name);
     luaL_addvalue(&b);
-    /* Values: all of a small tensor; the first and last few of a big one. */
+    /* Values: all of a small tensor, one row of the last dimension a line;
+     * only the first and last few of a big one (read alone, so printing a big
+     * device tensor does not copy all of it to the host). */
     const int64_t small = 64, edge = 3;
     int64_t n = t->numel;
     if (n > 0) {
-        float *data = read_all(L, t);
+        float head[64], tail[3];
+        int64_t shown = n > small ? edge : n;
+        int64_t row = t->ndim >= 2 ? t->shape[t->ndim - 1] : n;
+        lgr_check(L, gr_tensor_read_range(t, 0, shown, head));
+        if (n > small) lgr_check(L, gr_tensor_read_range(t, n - edge, edge, tail));
         luaL_addstring(&b, "\n[");
-        for (int64_t i = 0; i < n; i++) {
-            if (n > small && i == edge) {
-                luaL_addstring(&b, " ...");
-                i = n - edge;
-            }
+        for (int64_t i = 0; i < shown + (n > small ? edge : 0); i++) {
             char num[40];
-            snprintf(num, sizeof num, i ? " %.6g" : "%.6g", (double)data[i]);
+            const char *sep = i == 0 ? "" : (n <= small && row > 0 && i % row == 0) ? "\n " : " ";
+            float v = i < shown ? head[i] : tail[i - shown];
+            snprintf(num, sizeof num, "%s%.6g", sep, (double)v);
+            if (n > small && i == shown) luaL_addstring(&b, " ...");
             luaL_addstring(&b, num);
         }
         luaL_addstring(&b, "]");
-        free(data);
     }
     luaL_pushresult(&b);
     return 1;

@@ -1,4 +1,5 @@
-/* Vulkan-specific functions of the module: validation-layer diagnostics. */
+/* Vulkan-specific functions of the module: validation-layer diagnostics and
+ * the command stream's counters. */
 #include "lgr.h"
 #include "gr_vulkan.h"
 
@@ -10,8 +11,27 @@ static int l_validation_messages(lua_State *L)
     return 1;
 }
 
+/* grilly.stream_stats([device]): {submits = n, waits = n}, the batches the
+ * Vulkan device's command stream has submitted and the host's fence waits on
+ * it so far (the default device when none is named). */
+static int l_stream_stats(lua_State *L)
+{
+    gr_device *dev;
+    if (lua_isnoneornil(L, 1)) lgr_check(L, gr_device_default(&dev));
+    else dev = lgr_check_device(L, 1);
+    uint64_t submits, waits;
+    lgr_check_arg(L, gr_vk_stream_stats(dev, &submits, &waits), 1);
+    lua_createtable(L, 0, 2);
+    lua_pushnumber(L, (lua_Number)submits);
+    lua_setfield(L, -2, "submits");
+    lua_pushnumber(L, (lua_Number)waits);
+    lua_setfield(L, -2, "waits");
+    return 1;
+}
+
 static const luaL_Reg vulkan_functions[] = {
     {"validation_messages", l_validation_messages},
+    {"stream_stats", l_stream_stats},
     {NULL, NULL},
 };
 

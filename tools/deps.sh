@@ -5,7 +5,10 @@ set -eu
 
 PACKAGES="gcc make pkg-config luajit libluajit-5.1-dev lua-busted luarocks glslc \
 libvulkan-dev mesa-vulkan-drivers vulkan-tools vulkan-validationlayers libopenblas-dev gnuplot-nox \
-libreadline8 tmux"
+libreadline8 tmux zlib1g-dev dataset-fashion-mnist"
+# MPI is optional for building (core.so never needs it); with it, make builds
+# build/grilly/mpi.so for grilly.distributed and its specs run on 2 ranks.
+PACKAGES="$PACKAGES libopenmpi-dev openmpi-bin"
 
 missing=""
 for p in $PACKAGES; do

@@ -1,25 +1,17 @@
 -- Vulkan tensor benchmark (issue: Vulkan backend): copy bandwidth, element-wise
--- add at 1e8, fp32 matmul at 4096, and dispatch overhead of 1000 small ops
+-- add and (correctly rounded) division at 1e8, fp32 matmul at 4096, and dispatch overhead of 1000 small ops
 -- batched into one submit against the same loop with a fence wait per op.
 -- Prints one JSON object. Run: make bench-gpu (GRILLY_DEVICE picks the device).
 local grilly = require "grilly"
 local timing = require "timing"
+local encode = require "json_encode"
 
 local device = os.getenv("GRILLY_DEVICE") or "vulkan"
 local function dev(opts) opts = opts or {}; opts.device = device; return opts end
 
 -- Best seconds per call over `reps` runs of `iters` calls, synchronised at both ends.
 local function time(iters, reps, fn)
-  fn()
-  local best = math.huge
-  for _ = 1, reps do
-    grilly.synchronize(device)
-    local t0 = timing.now()
-    for _ = 1, iters do fn() end
-    grilly.synchronize(device)
-    best = math.min(best, (timing.now() - t0) / iters)
-  end
-  return best
+  return timing.best_per_call(function() grilly.synchronize(device) end, iters, reps, fn)
 end
 
 local out = {}
@@ -43,6 +35,9 @@ do
   local s_inplace = time(20, 3, function() a:add_(b) end)
   out.add = {n = n, ms = s_new * 1e3, GBps = 12 * n / s_new / 1e9,
              inplace_ms = s_inplace * 1e3, inplace_GBps = 12 * n / s_inplace / 1e9}
+  b:add_(0.5)
+  local s_div = time(20, 3, function() local c = b / a; c:free() end)
+  out.div = {n = n, ms = s_div * 1e3, GBps = 12 * n / s_div / 1e9}
   a:free(); b:free()
 end
 
@@ -65,20 +60,4 @@ do
                   fenced_us_per_op = fenced / ops * 1e6}
 end
 
-local function encode(v)
-  if type(v) == "table" then
-    local parts = {}
-    if #v > 0 then
-      for _, x in ipairs(v) do parts[#parts + 1] = encode(x) end
-      return "[" .. table.concat(parts, ",") .. "]"
-    end
-    local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = k end
-    table.sort(keys)
-    for _, k in ipairs(keys) do parts[#parts + 1] = ("%q:%s"):format(k, encode(v[k])) end
-    return "{" .. table.concat(parts, ",") .. "}"
-  end
-  if type(v) == "number" then return ("%.6g"):format(v) end
-  return ("%q"):format(tostring(v))
-end
 print(encode(out))

@@ -7,9 +7,11 @@ for name, fn in pairs(core) do grilly[name] = fn end
 
 grilly.version = "0.1.0"
 grilly.optim = require "grilly.optim"
+grilly.nn = require "grilly.nn"
+grilly.data = require "grilly.data"
 
 -- Lua-level modules load on first use, so that require "grilly" stays cheap.
-local on_demand = { plot = "grilly.plot", train = "grilly.train" }
+local on_demand = { plot = "grilly.plot", train = "grilly.train", distributed = "grilly.distributed" }
 setmetatable(grilly, {
   __index = function(t, key)
     local name = on_demand[key]

@@ -124,6 +124,24 @@ function M.observe(opt, tensors)
   return sd
 end
 
+-- Asserts that two observations (or any plain values) agree: numbers within
+-- atol + rtol * |expected| (NaN matching NaN), everything else equal, no key
+-- missing or extra. `path` names the value in messages.
+function M.assert_close(expected, got, rtol, atol, path)
+  if type(expected) == "table" then
+    assert(type(got) == "table", path .. " should be a table")
+    for k, v in pairs(expected) do M.assert_close(v, got[k], rtol, atol, path .. "." .. tostring(k)) end
+    for k in pairs(got) do assert(expected[k] ~= nil, path .. "." .. tostring(k) .. " is extra") end
+  elseif type(expected) == "number" and expected == expected then
+    assert(type(got) == "number" and math.abs(got - expected) <= rtol * math.abs(expected) + atol,
+      ("%s: %s vs %s expected"):format(path, tostring(got), tostring(expected)))
+  elseif type(expected) == "number" then
+    assert(got ~= got, path .. " should be NaN")
+  else
+    assert(expected == got, ("%s: %s vs %s expected"):format(path, tostring(got), tostring(expected)))
+  end
+end
+
 -- Fresh copies of tensors (same values, same device).
 function M.clones(tensors)
   local out = {}

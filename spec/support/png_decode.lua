@@ -90,4 +90,44 @@ function png.decode(data)
   return result
 end
 
+-- Counts over a decoded image: distinct colours, pixels darker than the
+-- near-white background, and for each {r, g, b} in colours the pixels within
+-- a small distance of it.
+function png.census(img, colours)
+  colours = colours or {}
+  local seen, distinct, dark, near = {}, 0, 0, {}
+  for i = 1, #colours do near[i] = 0 end
+  for y = 0, img.height - 1 do
+    for x = 0, img.width - 1 do
+      local r, g, b = img.pixel(x, y)
+      local key = r * 65536 + g * 256 + b
+      if not seen[key] then seen[key] = true; distinct = distinct + 1 end
+      if r + g + b < 600 then dark = dark + 1 end
+      for i, c in ipairs(colours) do
+        if math.abs(r - c[1]) + math.abs(g - c[2]) + math.abs(b - c[3]) < 30 then near[i] = near[i] + 1 end
+      end
+    end
+  end
+  return { distinct = distinct, dark = dark, near = near }
+end
+
+-- Reads the PNG file at path and checks that it holds a drawing, not a blank
+-- image: a PNG signature, pixels that decode, more than ten colours and
+-- non-background pixels on more than 1/200 of the area. Returns the image
+-- and its census (see png.census), or nil and what is wrong.
+function png.read_drawing(path, colours)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local data = f:read("*a")
+  f:close()
+  local img, why = png.decode(data)
+  if not img then return nil, path .. ": " .. why end
+  local c = png.census(img, colours)
+  if c.distinct <= 10 then return nil, path .. ": only " .. c.distinct .. " colours" end
+  if c.dark <= img.width * img.height / 200 then
+    return nil, path .. ": only " .. c.dark .. " non-background pixels"
+  end
+  return img, c
+end
+
 return png
