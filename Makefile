@@ -164,9 +164,9 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 # valgrind memcheck over the specs of the CPU device (tensors, files,
-# optimizers), with Vulkan hidden from the loader: definite leaks and invalid
-# accesses fail it (tools/memcheck.supp holds what is outside grilly).
-MEMCHECK_SPECS ?= $(sort $(wildcard spec/0*_spec.lua spec/1*_spec.lua spec/2*_spec.lua))
+# optimizers, nn, data), with Vulkan hidden from the loader: definite leaks
+# and invalid accesses fail it (tools/memcheck.supp holds what is outside grilly).
+MEMCHECK_SPECS ?= $(sort $(wildcard spec/0*_spec.lua spec/1*_spec.lua spec/2*_spec.lua spec/4*_spec.lua spec/5*_spec.lua))
 
 memcheck: all
 	VK_ICD_FILENAMES=/nonexistent VK_DRIVER_FILES=/nonexistent GRILLY_DEVICE=cpu GRILLY_TEST_VULKAN=0 \
