@@ -1,5 +1,8 @@
 # grilly: build the C core and Lua binding into build/grilly/core.so.
 # Honours CC, CFLAGS, LDFLAGS, LUA_INCDIR, PREFIX and LuaRocks' INST_* variables.
+# SANITIZE=1 builds with AddressSanitizer and UndefinedBehaviorSanitizer into
+# build-asan/ instead, and `make test SANITIZE=1` runs the specs against it
+# (docs/reliability.md).
 
 CC         ?= gcc
 LUA        ?= luajit
@@ -9,23 +12,27 @@ INST_LIBDIR ?= $(PREFIX)/lib/lua/5.1
 INST_LUADIR ?= $(PREFIX)/share/lua/5.1
 INST_BINDIR ?= $(PREFIX)/bin
 
-CFLAGS     ?= -O3 -g
+# The sanitizer build uses -O1: reports stay readable, and GCC's -O3 inlining
+# raises false -Wstringop-overread and -Wformat-truncation warnings under it.
+CFLAGS     ?= $(if $(filter 1,$(SANITIZE)),-O1 -g,-O3 -g)
 WARNINGS   := -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration
 # errno of math calls is never read; without it sqrtf loops can vectorise.
 CODEGEN    := -fno-math-errno
-CPPFLAGS   := -Iinclude -Isrc -I$(LUA_INCDIR) -Ibuild/gen -D_GNU_SOURCE
+BUILD      := $(if $(filter 1,$(SANITIZE)),build-asan,build)
+CPPFLAGS   := -Iinclude -Isrc -I$(LUA_INCDIR) -I$(BUILD)/gen -D_GNU_SOURCE
 BLAS_LIBS  ?= -lopenblas
 LIBS       := $(BLAS_LIBS) -lz -lm
 
+# float-cast-overflow: Lua numbers (NaN, inf, 1e300) reach integer casts.
+SANITIZERS := address,undefined,float-cast-overflow
 ifeq ($(SANITIZE),1)
-CFLAGS     += -fsanitize=address,undefined -fno-omit-frame-pointer
-LDFLAGS    += -fsanitize=address,undefined
+CFLAGS     += -fsanitize=$(SANITIZERS) -fno-omit-frame-pointer
+LDFLAGS    += -fsanitize=$(SANITIZERS)
 endif
 
 # Runs scripts against this checkout's build rather than an installed rock.
-RUN_ENV := LUA_PATH='lua/?.lua;lua/?/init.lua;bench/?.lua;;' LUA_CPATH='build/?.so;;'
+RUN_ENV := LUA_PATH='lua/?.lua;lua/?/init.lua;bench/?.lua;;' LUA_CPATH='$(BUILD)/?.so;;'
 
-BUILD   := build
 SRCS    := $(wildcard src/*.c)
 OBJS    := $(SRCS:src/%.c=$(BUILD)/obj/%.o)
 MODULE  := $(BUILD)/grilly/core.so
@@ -42,7 +49,7 @@ SPV_INCS     := $(SHADER_NAMES:%=$(BUILD)/gen/shaders/%.spv.inc)
 GEN          := $(BUILD)/gen
 OBJS         += $(BUILD)/obj/gen/gr_vk_shaders.o
 
-.PHONY: all mpi test demo install clean deps check-deps bench-cpu bench-optim-cpu bench-gpu bench-distributed FORCE
+.PHONY: all mpi test demo install clean deps check-deps bench-cpu bench-optim-cpu bench-gpu bench-distributed bench-long-run fuzz fuzzers memcheck FORCE
 all: $(MODULE)
 
 $(MODULE): $(OBJS)
@@ -109,9 +116,25 @@ deps:
 check-deps:
 	@sh tools/deps.sh --check >/dev/null 2>&1 || sh tools/deps.sh
 
+# GRILLY_BUILD tells the specs, and the processes they start, which build to load.
+TEST_ENV := GRILLY_BUILD=$(BUILD)
+ifeq ($(SANITIZE),1)
+# LuaJIT is not instrumented: tools/sanitizer/luajit preloads the sanitizer
+# runtime into every luajit the specs start, and into nothing else, and keeps
+# lavapipe and readline loaded until exit (see tools/sanitizer/init.lua).
+# allocator_may_return_null: a huge request fails as ENOMEM, as it does
+# without the sanitizer, instead of aborting.
+TEST_ENV += PATH="$(CURDIR)/tools/sanitizer:$$PATH" GRILLY_LUAJIT="$(shell command -v $(LUA))" \
+            GRILLY_SANITIZER_PRELOAD="$(shell $(CC) -print-file-name=libasan.so)" \
+            GRILLY_SANITIZER_KEEP="$(wildcard /usr/lib/*/libvulkan_lvp.so /usr/lib/*/libreadline.so.8)" \
+            ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:halt_on_error=1 \
+            LSAN_OPTIONS=suppressions=$(CURDIR)/tools/sanitizer/lsan.supp:print_suppressions=0 \
+            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+endif
+
 test: check-deps
 	@$(MAKE) --no-print-directory all
-	busted --lua=$(LUA)
+	$(TEST_ENV) busted --lua=$(LUA)
 
 # About two minutes of example 04 (about 3.5 s an epoch on a 2-core CPU) on the
 # default device; its TSV history and plot go to examples-out/.
@@ -131,7 +154,40 @@ install: all
 	install -m 755 bin/grilly $(DESTDIR)$(INST_BINDIR)/grilly
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf build build-asan build-fuzz
+
+# valgrind memcheck over the specs of the CPU device (tensors, files,
+# optimizers), with Vulkan hidden from the loader: definite leaks and invalid
+# accesses fail it (tools/memcheck.supp holds what is outside grilly).
+MEMCHECK_SPECS ?= $(sort $(wildcard spec/0*_spec.lua spec/1*_spec.lua spec/2*_spec.lua))
+
+memcheck: all
+	VK_ICD_FILENAMES=/nonexistent VK_DRIVER_FILES=/nonexistent GRILLY_DEVICE=cpu GRILLY_TEST_VULKAN=0 \
+	    valgrind -q --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
+	    --keep-debuginfo=yes --suppressions=tools/memcheck.supp --error-exitcode=99 \
+	    $(LUA) $(shell command -v busted) --ignore-lua $(MEMCHECK_SPECS)
+
+# libFuzzer targets (fuzz/*_fuzzer.c) over the committed corpus fuzz/corpus/,
+# built with clang into build-fuzz/ and run for FUZZ_SECONDS in all, split
+# between the targets. New inputs go to build-fuzz/corpus/, crashes to
+# build-fuzz/artifacts/ (docs/reliability.md).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -fsanitize=address,undefined,float-cast-overflow
+FUZZERS      := $(patsubst fuzz/%_fuzzer.c,%,$(wildcard fuzz/*_fuzzer.c))
+LUA_LIBS     ?= $(or $(shell pkg-config --libs luajit 2>/dev/null),-lluajit-5.1)
+
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=$(FUZZ_CC) \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_FLAGS)" fuzzers
+	@sh tools/run_fuzzers.sh $(FUZZ_SECONDS) $(FUZZERS)
+
+fuzzers: $(FUZZERS:%=$(BUILD)/fuzz/%)
+
+$(BUILD)/fuzz/%: fuzz/%_fuzzer.c fuzz/fuzz_input.c fuzz/fuzz_input.h $(OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Ifuzz $(CFLAGS) -fsanitize=fuzzer $(FUZZ_FLAGS) $(WARNINGS) -o $@ \
+	    $< fuzz/fuzz_input.c $(OBJS) $(LUA_LIBS) $(LIBS) -ldl
 
 # Benchmarks (bench/); results and machines are recorded in docs/benchmarks.md.
 
@@ -152,6 +208,10 @@ MPIRUN ?= mpirun --oversubscribe --allow-run-as-root
 bench-distributed: all
 	@for n in 1 2; do OPENBLAS_NUM_THREADS=1 $(RUN_ENV) $(MPIRUN) -np $$n $(LUA) bench/distributed/step.lua || exit 1; done
 	@for n in 1 2; do OPENBLAS_NUM_THREADS=1 $(MPIRUN) -np $$n $(LUA) examples/06_distributed.lua --epochs 3 --quiet || exit 1; done
+
+# Per-step time of a million steps of a tiny problem, first tenth against last.
+bench-long-run: all
+	$(RUN_ENV) $(LUA) bench/optim_long_run.lua
 
 # GPU benchmarks: grilly on Vulkan, then the PyTorch baselines, in one command.
 bench-gpu: all

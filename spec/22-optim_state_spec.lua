@@ -245,6 +245,31 @@ for _, device in ipairs(support.devices()) do
           "cannot open '.*' for reading")
       end)
 
+      it("checks the record names of a file claiming 2^62 parameters without counting to it", function()
+        local B = require "grilly_file_bytes"
+        local path = tmpname()
+        local function file(extra)
+          return B.file {
+            B.record("bytes", "class", { 5 }, "AdamW"),
+            B.record("i64", "format", { 1 }, B.u64(1)),
+            B.record("i64", "nparams", { 1 }, B.u64(0x40000000, 0)),
+            B.record("f32", extra, {}, B.f32s { 1 }),
+          }
+        end
+        B.write(path, file("state.x"))
+        assert.error_matches(function() grilly.optim.load(path, { grilly.zeros(3) }) end,
+          "is not a valid optimizer file %(unexpected record 'state.x'%)")
+        B.write(path, file("state.4611686018427387904.m"))
+        assert.error_matches(function() grilly.optim.load(path, { grilly.zeros(3) }) end,
+          "holds the state of 4611686018427387904 parameters, 1 were given")
+        for _, name in ipairs { "state.4611686018427387905.m", "state.01.m", "state.1.w", "state.1", "state.0.m" } do
+          B.write(path, file(name))
+          assert.error_matches(function() grilly.optim.load(path, { grilly.zeros(3) }) end,
+            "unexpected record '" .. name .. "'", nil, true)
+        end
+        os.remove(path)
+      end)
+
       it("refuses parameters of another number or shape", function()
         local path, tensors = saved()
         assert.error_matches(function() grilly.optim.load(path, { tensors[1], tensors[2] }) end,
@@ -264,6 +289,22 @@ for _, device in ipairs(support.devices()) do
         assert.are.same({ 3 }, raw.nparams)
         assert.are.equal(3, #raw.lr_history)   -- the initial lr, then steps 2 and 3 adapt
         assert.are.same({ 3, 2 }, raw.state[2].m:size())
+      end)
+
+      it("keeps scalars far outside the integer range, and non-finite ones", function()
+        -- Only the counts t and skipped_steps are integers in the file.
+        local tensors = fresh(device)
+        local opt = grilly.optim.AutoHypergradientAdamW(tensors, { warmup_steps = 1 })
+        run(opt, tensors, list, 1, 3, device)
+        local sd = opt:state_dict()
+        sd.var_ema, sd.G_lr, sd.S, sd.prev_norm = -1e300, 1e300, 0 / 0, math.huge
+        opt:load_state_dict(sd)
+        local path = tmpname()
+        opt:save(path)
+        local back = grilly.optim.load(path, support.clones(tensors)):state_dict()
+        os.remove(path)
+        assert.are.same({ -1e300, 1e300, math.huge, 3 }, { back.var_ema, back.G_lr, back.prev_norm, back.t })
+        assert.is_true(back.S ~= back.S)
       end)
 
       it("reports an unwritable path and leaves no file", function()

@@ -68,6 +68,15 @@ for _, device in ipairs(support.devices()) do
       assert.is_nil(c.grad)
     end)
 
+    it("zero_grad with a freed parameter raises before zeroing any gradient", function()
+      local a, b = t { 1, 2 }, t { 3 }
+      a.grad, b.grad = t { 0.5, -0.5 }, t { 2 }
+      local opt = optim.AdamW({ a, b })
+      b:free()
+      assert.error_matches(function() opt:zero_grad() end, "parameter 2 is a freed grilly.Tensor", nil, true)
+      assert.are.same({ 0.5, -0.5 }, a.grad:totable())
+    end)
+
     describe("bad input errors clearly and changes nothing", function()
       local function setup()
         local p = { t { 1, 2, 3 }, t({ 1, 2, 3, 4, 5, 6 }, { 3, 2 }) }

@@ -29,6 +29,14 @@ describe("grilly.plot.term", function()
     assert.same({ "⡀⠈" }, body_rows(text))
   end)
 
+  it("labels an axis whose values lie closer together than their magnitude can resolve", function()
+    -- 2^53 and 2^53 + 2 are neighbouring doubles: tick counting by k = k + 1
+    -- stalls there, which used to loop without end.
+    local text = plot.term({ 2 ^ 53 + 2, 2 ^ 53 }, { cols = 8, rows = 2 })
+    assert.equal(2, #body_rows(text))
+    assert.matches("9%.00719925474099e15 ┤", text)
+  end)
+
   it("draws a flat series along one dot row", function()
     local text = plot.term({ 5, 5, 5, 5 }, { cols = 4, rows = 2 })
     local rows = body_rows(text)

@@ -4,6 +4,7 @@
 #include "gr_file.h"
 #include "gr_crc32c.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -13,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ---- layout ------------------------------------------------------------- */
@@ -187,6 +190,11 @@ struct gr_file_writer {
 
 static atomic_uint tmp_counter;
 
+/* A temporary file that no writer holds a lock on and that is at least this
+ * old was left by a writer that died; the age covers the moment between a
+ * writer creating its file and locking it. */
+#define STALE_TEMP_SECONDS 60
+
 static void writer_free(gr_file_writer *w)
 {
     if (w->f) fclose(w->f);
@@ -268,6 +276,9 @@ gr_status gr_file_writer_open(const char *path, gr_file_writer **out)
         fd = open(w->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST) break;
     }
+    /* Held until the file is renamed or removed: it tells a live writer's
+     * temporary file from one a killed writer left (remove_stale_temps). */
+    if (fd >= 0) (void)flock(fd, LOCK_EX | LOCK_NB);
     if (fd < 0) {
         int err = errno;
         free(w->tmp_path);
@@ -400,6 +411,49 @@ static gr_status sync_directory(const char *path)
     return GR_OK;
 }
 
+/* Whether name is "<base>.tmp-<pid>-<n>", a temporary file of base's writers. */
+static int is_temp_of(const char *name, const char *base)
+{
+    size_t len = strlen(base);
+    if (strncmp(name, base, len) != 0 || strncmp(name + len, ".tmp-", 5) != 0) return 0;
+    const char *p = name + len + 5;
+    for (int part = 0; part < 2; part++) {
+        if (*p < '0' || *p > '9') return 0;
+        while (*p >= '0' && *p <= '9') p++;
+        if (*p != (part == 0 ? '-' : '\0')) return 0;
+        p++;
+    }
+    return 1;
+}
+
+/* Removes the temporary files of path that writers killed mid-write left
+ * behind: those no live writer holds a lock on, once STALE_TEMP_SECONDS
+ * old. Best effort: what cannot be removed stays, and is never read. */
+static void remove_stale_temps(const char *path)
+{
+    char *dir_copy = copy_name(path, strlen(path)), *base_copy = copy_name(path, strlen(path));
+    int dfd = dir_copy && base_copy ? open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+    if (!d && dfd >= 0) close(dfd);
+    const char *base = base_copy ? basename(base_copy) : NULL;
+    time_t now = time(NULL);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        if (!is_temp_of(e->d_name, base)) continue;
+        int fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) continue;
+        struct stat st, now_named;
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime + STALE_TEMP_SECONDS <= now &&
+            flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+            fstatat(dfd, e->d_name, &now_named, AT_SYMLINK_NOFOLLOW) == 0 &&
+            now_named.st_ino == st.st_ino && now_named.st_dev == st.st_dev)
+            unlinkat(dfd, e->d_name, 0);
+        close(fd);
+    }
+    if (d) closedir(d);
+    free(dir_copy);
+    free(base_copy);
+}
+
 gr_status gr_file_writer_commit(gr_file_writer *w)
 {
     gr_status s = writer_usable(w);
@@ -424,6 +478,7 @@ gr_status gr_file_writer_commit(gr_file_writer *w)
     free(w->tmp_path);       /* renamed: nothing left to remove */
     w->tmp_path = NULL;
     s = sync_directory(w->path);
+    remove_stale_temps(w->path);
     writer_free(w);
     return s;
 }

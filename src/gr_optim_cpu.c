@@ -18,10 +18,19 @@
 
 enum { EMA_NONE, EMA_FRESH, EMA_OLD };
 
-/* The Adam direction of m and vhat (v, or vmax with amsgrad). */
-static inline float direction(float m, float vh, float inv_bc1, float inv_bc2, float eps)
+/* num / den for the Adam direction. guard is set when eps = 0: an element
+ * whose vhat is 0 (no nonzero gradient yet) then has direction 0, not
+ * 0/0 = NaN. With eps > 0 the denominator is never 0; each kernel is
+ * instantiated for both, so that the usual case carries no test. */
+static inline float quotient(float num, float den, const int guard)
 {
-    return m * inv_bc1 / (sqrtf(vh * inv_bc2) + eps);
+    return guard && den == 0.0f ? 0.0f : num / den;
+}
+
+/* The Adam direction of m and vhat (v, or vmax with amsgrad). */
+static inline float direction(float m, float vh, float inv_bc1, float inv_bc2, float eps, const int guard)
+{
+    return quotient(m * inv_bc1, sqrtf(vh * inv_bc2) + eps, guard);
 }
 
 /* acc[l] += the terms x[l], x[l + LANES], ...; x[len..BLOCK) is cleared first. */
@@ -44,7 +53,7 @@ static double lanes_total(const double *acc)
 static inline __attribute__((always_inline)) void
 reduce_kernel(int64_t n, const float *restrict g, const float *restrict m,
               const float *restrict vh, float *restrict ema, const gr_optim_reduce_coeffs *c,
-              const int dprev, const int ema_mode, const int ema_write, double *out)
+              const int dprev, const int ema_mode, const int ema_write, const int guard, double *out)
 {
     const float inv_bc1 = c->inv_bc1, inv_bc2 = c->inv_bc2, eps = c->eps;
     const float gamma = c->gamma, omg = c->one_minus_gamma;
@@ -58,7 +67,7 @@ reduce_kernel(int64_t n, const float *restrict g, const float *restrict m,
             float gk = gb[j];
             double x = gk;
             if (dprev) {
-                gd[j] = x * direction(m[i0 + j], vh[i0 + j], inv_bc1, inv_bc2, eps);
+                gd[j] = x * direction(m[i0 + j], vh[i0 + j], inv_bc1, inv_bc2, eps, guard);
                 gm[j] = x * m[i0 + j];
             }
             gg[j] = x * x;
@@ -82,7 +91,8 @@ reduce_kernel(int64_t n, const float *restrict g, const float *restrict m,
 
 /* One instance per flag combination, so that each loop compiles branch-free. */
 #define REDUCE_CASE(dp, em, ew) \
-    reduce_kernel(n, g, m, vh, ema, c, dp, em, ew, out)
+    (c->eps == 0.0f ? reduce_kernel(n, g, m, vh, ema, c, dp, em, ew, 1, out) \
+                    : reduce_kernel(n, g, m, vh, ema, c, dp, em, ew, 0, out))
 
 static void reduce_item(const gr_optim_item *it, const gr_optim_reduce_coeffs *c, double *out)
 {
@@ -123,7 +133,7 @@ typedef struct update_coeffs {
 static inline __attribute__((always_inline)) void
 update_kernel(int64_t n, float *restrict p, const float *restrict g, float *restrict m,
               float *restrict v, float *restrict vmax, float *restrict ema, update_coeffs u,
-              const int amsgrad, const int dnorm, const int ema_mode, double *out)
+              const int amsgrad, const int dnorm, const int ema_mode, const int guard, double *out)
 {
     double acc[LANES] = {0}, d2[BLOCK];
     for (int64_t i0 = 0; i0 < n; i0 += BLOCK) {
@@ -142,9 +152,9 @@ update_kernel(int64_t n, float *restrict p, const float *restrict g, float *rest
                 vmax[k] = vh;
             }
             float den = sqrtf(vh * u.inv_bc2) + u.eps;
-            p[k] = p[k] * u.decay - u.step * mk / den;
+            p[k] = p[k] * u.decay - quotient(u.step * mk, den, guard);
             if (dnorm) {
-                float d = mk * u.inv_bc1 / den;
+                float d = quotient(mk * u.inv_bc1, den, guard);
                 d2[j] = (double)d * d;
             }
             if (ema_mode == EMA_FRESH) ema[k] = gk;
@@ -156,14 +166,15 @@ update_kernel(int64_t n, float *restrict p, const float *restrict g, float *rest
 }
 
 /* d² of the unchanged direction of a parameter without a gradient. */
-static double dnorm_kernel(int64_t n, const float *restrict m, const float *restrict vh, float inv_bc1,
-                           float inv_bc2, float eps)
+static inline __attribute__((always_inline)) double
+dnorm_kernel(int64_t n, const float *restrict m, const float *restrict vh, float inv_bc1, float inv_bc2,
+             float eps, const int guard)
 {
     double acc[LANES] = {0}, d2[BLOCK];
     for (int64_t i0 = 0; i0 < n; i0 += BLOCK) {
         int64_t len = n - i0 < BLOCK ? n - i0 : BLOCK;
         for (int64_t j = 0; j < len; j++) {
-            float d = direction(m[i0 + j], vh[i0 + j], inv_bc1, inv_bc2, eps);
+            float d = direction(m[i0 + j], vh[i0 + j], inv_bc1, inv_bc2, eps, guard);
             d2[j] = (double)d * d;
         }
         lanes_add(acc, d2, len);
@@ -172,7 +183,8 @@ static double dnorm_kernel(int64_t n, const float *restrict m, const float *rest
 }
 
 #define UPDATE_CASE(am, dn, em) \
-    update_kernel(n, p, g, m, v, vmax, ema, u, am, dn, em, out)
+    (c->eps == 0.0f ? update_kernel(n, p, g, m, v, vmax, ema, u, am, dn, em, 1, out) \
+                    : update_kernel(n, p, g, m, v, vmax, ema, u, am, dn, em, 0, out))
 
 static void update_item(const gr_optim_item *it, const gr_optim_update_coeffs *c, double *out)
 {
@@ -181,7 +193,9 @@ static void update_item(const gr_optim_item *it, const gr_optim_update_coeffs *c
     float *vmax = c->amsgrad && it->vmax ? gr_cpu_data(it->vmax) : NULL;
     *out = 0;
     if (!it->g) {
-        if (c->dnorm) *out = dnorm_kernel(n, m, vmax ? vmax : v, c->inv_bc1, c->inv_bc2, c->eps);
+        if (c->dnorm)
+            *out = c->eps == 0.0f ? dnorm_kernel(n, m, vmax ? vmax : v, c->inv_bc1, c->inv_bc2, c->eps, 1)
+                                  : dnorm_kernel(n, m, vmax ? vmax : v, c->inv_bc1, c->inv_bc2, c->eps, 0);
         return;
     }
     float *p = gr_cpu_data(it->p);
@@ -223,7 +237,7 @@ static gr_status cpu_direction(const gr_optim_item *it, const gr_optim_reduce_co
     const float *restrict vh = gr_cpu_data(c->amsgrad && it->vmax ? it->vmax : it->v);
     float *restrict d = gr_cpu_data(out);
     const float inv_bc1 = c->inv_bc1, inv_bc2 = c->inv_bc2, eps = c->eps;
-    for (int64_t i = 0; i < out->numel; i++) d[i] = direction(m[i], vh[i], inv_bc1, inv_bc2, eps);
+    for (int64_t i = 0; i < out->numel; i++) d[i] = direction(m[i], vh[i], inv_bc1, inv_bc2, eps, eps == 0.0f);
     return GR_OK;
 }
 

@@ -42,8 +42,12 @@ static gr_status write_all(gr_file_writer *w, const gr_optim *opt)
     int is_count;
     for (int i = 0; (name = gr_optim_scalar_name(i, &is_count)); i++) {
         double x = gr_optim_scalar_get(&opt->s, i);
-        int64_t k = (int64_t)x;
-        GR_TRY(is_count ? gr_file_write_i64(w, name, &k, 1) : gr_file_write_f64(w, name, &x, 1));
+        if (is_count) {
+            int64_t k = (int64_t)x;   /* a count, below 2^53: exact */
+            GR_TRY(gr_file_write_i64(w, name, &k, 1));
+        } else {
+            GR_TRY(gr_file_write_f64(w, name, &x, 1));
+        }
     }
     char rec[NAME_LEN];
     for (int h = 0; h < GR_OPTIM_NHIST; h++) {
@@ -227,6 +231,26 @@ static gr_status read_slots(gr_file_reader *r, const gr_optim *opt, loaded *ld)
     return GR_OK;
 }
 
+/* Whether rn is "state.<i>.<slot>" for a parameter 1 <= i <= nparams (no
+ * leading zeros) and a slot name. Parsed rather than compared against every
+ * i, which a file may claim to be 2^62. */
+static int is_state_name(const char *rn, int64_t nparams)
+{
+    if (nparams < 1 || strncmp(rn, "state.", 6) != 0) return 0;
+    const char *p = rn + 6;
+    if (*p < '1' || *p > '9') return 0;
+    int64_t i = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        int64_t digit = *p - '0';
+        if (nparams - digit < 0 || i > (nparams - digit) / 10) return 0;   /* i * 10 + digit > nparams */
+        i = i * 10 + digit;
+    }
+    if (*p != '.') return 0;
+    for (int k = 0; k < GR_OPTIM_NSLOTS; k++)
+        if (!strcmp(p + 1, gr_optim_slot_name((gr_optim_slot)k))) return 1;
+    return 0;
+}
+
 /* Whether every record of the file is one this format defines. */
 static gr_status check_names(gr_file_reader *r, gr_optim_kind kind, int64_t nparams)
 {
@@ -241,12 +265,7 @@ static gr_status check_names(gr_file_reader *r, gr_optim_kind kind, int64_t npar
             snprintf(hn, sizeof hn, "%s_history", gr_optim_history_name((gr_optim_history_id)h));
             known = !strcmp(rn, hn);
         }
-        for (int64_t i = 1; !known && i <= nparams && !strncmp(rn, "state.", 6); i++)
-            for (int k = 0; !known && k < GR_OPTIM_NSLOTS; k++) {
-                char sn[NAME_LEN];
-                snprintf(sn, sizeof sn, "state.%lld.%s", (long long)i, gr_optim_slot_name((gr_optim_slot)k));
-                known = !strcmp(rn, sn);
-            }
+        if (!known) known = is_state_name(rn, nparams);
         if (!known) {
             char what[160];
             snprintf(what, sizeof what, "unexpected record '%.100s'", rn);

@@ -118,10 +118,15 @@ unsigned gr_optim_scalar_rules(gr_optim_kind kind, const gr_optim_options *o,
     out->t = k0 + 1;
     if (kind == GR_OPTIM_HYPERGRADIENT && k0 >= 1) {
         double h = sums[GR_SUM_G_DPREV];
-        if (o->log_scale)
-            out->lr = exp(clamp(log(in->lr) + o->beta_hyper * h, log(o->lr_min), log(o->lr_max)));
-        else
+        if (o->log_scale) {
+            /* At a clamp lr is the bound itself: exp(log(x)) can round above x
+             * (0.1, 1e-6), and so can exp just inside the range. */
+            double x = log(in->lr) + o->beta_hyper * h;
+            out->lr = x <= log(o->lr_min) ? o->lr_min : x >= log(o->lr_max) ? o->lr_max
+                                                      : clamp(exp(x), o->lr_min, o->lr_max);
+        } else {
             out->lr = clamp(in->lr + o->beta_hyper * h, o->lr_min, o->lr_max);
+        }
         flags |= GR_STEP_LR_ADAPTED;
     }
     if (kind == GR_OPTIM_AUTO) {

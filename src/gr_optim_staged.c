@@ -29,7 +29,7 @@ static void unstage(staged *st)
 /* Copies g and what else a pass reads: p, the moments (m, v, vmax), ema_g. */
 static gr_status stage(const gr_optim_item *it, staged *st, int p, int moments, int ema)
 {
-    gr_tensor *g;
+    gr_tensor *g = NULL;
     st->ncopies = 0;
     st->host = *it;
     gr_status s = stage_one(st, p ? it->p : NULL, &st->host.p);

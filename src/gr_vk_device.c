@@ -10,10 +10,24 @@
 static gr_vk_device *open_devices[GR_VK_MAX_DEVICES];
 static int teardown_registered;
 
+static void teardown(void);
+
+/* The instance. Once it has been asked for, the teardown runs at exit, also
+ * when no device was ever opened (choosing the default device creates it). */
+static gr_status instance(gr_vk_instance_state **out)
+{
+    gr_status s = gr_vk_instance(out);
+    if (!teardown_registered) {
+        atexit(teardown);
+        teardown_registered = 1;
+    }
+    return s;
+}
+
 int gr_vk_device_count(void)
 {
     gr_vk_instance_state *inst;
-    if (gr_vk_instance(&inst) != GR_OK) return 0;
+    if (instance(&inst) != GR_OK) return 0;
     return inst->count < GR_VK_MAX_DEVICES ? inst->count : GR_VK_MAX_DEVICES;
 }
 
@@ -30,7 +44,7 @@ static const char *type_name(VkPhysicalDeviceType t)
 
 static gr_status physical_device(int index, gr_vk_instance_state **inst, VkPhysicalDevice *out)
 {
-    GR_TRY(gr_vk_instance(inst));
+    GR_TRY(instance(inst));
     if (index < 0 || index >= gr_vk_device_count())
         return gr_fail(GR_EDEVICE, "no Vulkan device vulkan:%d (%d Vulkan device%s found)",
                        index, gr_vk_device_count(), gr_vk_device_count() == 1 ? "" : "s");
@@ -242,10 +256,6 @@ gr_status gr_vk_device_open(int index, gr_device **out)
             return gr_fail(s, "cannot open vulkan:%d: %s", index, msg);
         }
         open_devices[index] = d;
-        if (!teardown_registered) {
-            atexit(teardown);
-            teardown_registered = 1;
-        }
     }
     gr_device_retain(&open_devices[index]->base);
     *out = &open_devices[index]->base;

@@ -32,6 +32,10 @@ int lgr_check_shape(lua_State *L, int first, int allow_infer, int *ndim, int64_t
 /* A 1-based (or negative, from the end) dimension argument as a 0-based one. */
 int lgr_check_dim(lua_State *L, int arg, int ndim);
 
+/* Runs a full garbage collection when dev's live storage has outgrown its
+ * budget (lgr_core.c); called whenever a tensor is handed to Lua. */
+void lgr_gc_pace(lua_State *L, const gr_device *dev);
+
 /* Devices: the device named by an options table's `device` field at idx
  * (absent: the default device). */
 gr_device *lgr_opt_device(lua_State *L, int idx);

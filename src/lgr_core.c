@@ -25,6 +25,22 @@ void *lgr_testudata(lua_State *L, int idx, const char *tname)
     return same ? p : NULL;
 }
 
+/* The collector sees a tensor as a small userdata, not as its storage, so a
+ * loop that drops big tensors would let them pile up between collections.
+ * Past a per-device budget of live storage (twice what was live after the
+ * last collection, and at least LGR_GC_MIN_BYTES) a full collection runs.
+ * Indexed by device: the CPU, then vulkan:0 to vulkan:63. */
+#define LGR_GC_MIN_BYTES ((size_t)64 << 20)
+static size_t gc_budget[1 + 64];
+
+void lgr_gc_pace(lua_State *L, const gr_device *dev)
+{
+    size_t *budget = &gc_budget[dev->kind == GR_DEVICE_CPU ? 0 : 1 + dev->index];
+    if (dev->bytes_in_use <= (*budget ? *budget : LGR_GC_MIN_BYTES)) return;
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    *budget = dev->bytes_in_use > LGR_GC_MIN_BYTES / 2 ? 2 * dev->bytes_in_use : LGR_GC_MIN_BYTES;
+}
+
 gr_device *lgr_check_device(lua_State *L, int idx)
 {
     const char *name = luaL_checkstring(L, idx);

@@ -418,11 +418,14 @@ static int m_zero_grad(lua_State *L)
     lgr_optim_box *box = check_box(L, 1);
     check_live(L, box);
     int list = push_own_params(L, 1), n = param_count(box);
-    for (int i = 0; i < n; i++) {
-        gr_tensor *g = push_grad(L, list, i, 0);
-        if (g) lgr_check(L, gr_tensor_fill_(g, 0.0f));
-        lua_pop(L, 1);
-    }
+    /* Every parameter and gradient is checked before any is zeroed, so that
+     * a freed one raises with nothing changed. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < n; i++) {
+            gr_tensor *g = push_grad(L, list, i, 0);
+            if (pass == 1 && g) lgr_check(L, gr_tensor_fill_(g, 0.0f));
+            lua_pop(L, 1);
+        }
     return 0;
 }
 

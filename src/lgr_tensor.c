@@ -37,6 +37,7 @@ void lgr_push_tensor(lua_State *L, gr_tensor *t)
     lua_pushlightuserdata(L, &shared_env_key);
     lua_rawget(L, LUA_REGISTRYINDEX);
     lua_setfenv(L, -2);
+    lgr_gc_pace(L, t->storage->device);
 }
 
 /* ---- lifetime ---------------------------------------------------------- */

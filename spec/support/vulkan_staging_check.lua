@@ -3,7 +3,7 @@
 -- GPU, and every host transfer goes through staging. Prints "ok" when every
 -- check holds, else the first failure.
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
-package.cpath = "build/?.so;" .. package.cpath
+package.cpath = (os.getenv("GRILLY_BUILD") or "build") .. "/?.so;" .. package.cpath
 local grilly = require "grilly"
 
 local function check(cond, what)

@@ -72,8 +72,10 @@ local function linear_ticks(lo, hi, n)
   local ticks = {}
   local first = ceil(lo / step - 1e-9)
   local last = floor(hi / step + 1e-9)
-  for k = first, last do
-    local v = k * step
+  -- Counted from 0: where lo / step is beyond 2^53, first + 1 == first and a
+  -- loop over k itself would never end.
+  for i = 0, last - first do
+    local v = (first + i) * step
     if abs(v) < step * 1e-9 then v = 0 end
     ticks[#ticks + 1] = { value = v, label = scale.format(v, step) }
   end
