@@ -49,7 +49,8 @@ SPV_INCS     := $(SHADER_NAMES:%=$(BUILD)/gen/shaders/%.spv.inc)
 GEN          := $(BUILD)/gen
 OBJS         += $(BUILD)/obj/gen/gr_vk_shaders.o
 
-.PHONY: all mpi test demo install clean deps check-deps bench-cpu bench-optim-cpu bench-gpu bench-distributed bench-long-run fuzz fuzzers memcheck FORCE
+.PHONY: all mpi test demo install clean deps check-deps bench-cpu bench-optim-cpu bench-gpu bench-distributed \
+        bench-long-run fuzz fuzzers memcheck FORCE
 all: $(MODULE)
 
 $(MODULE): $(OBJS)
@@ -198,6 +199,10 @@ build/bench/libbaseline.so: bench/baseline.c
 bench-cpu: all build/bench/libbaseline.so
 	$(RUN_ENV) $(LUA) bench/tensor_cpu.lua
 
+# Per-step time of a million steps of a tiny problem, first tenth against last.
+bench-long-run: all
+	$(RUN_ENV) $(LUA) bench/optim_long_run.lua
+
 bench-optim-cpu: all build/bench/libbaseline.so
 	$(RUN_ENV) $(LUA) bench/optim_cpu.lua
 
@@ -208,10 +213,6 @@ MPIRUN ?= mpirun --oversubscribe --allow-run-as-root
 bench-distributed: all
 	@for n in 1 2; do OPENBLAS_NUM_THREADS=1 $(RUN_ENV) $(MPIRUN) -np $$n $(LUA) bench/distributed/step.lua || exit 1; done
 	@for n in 1 2; do OPENBLAS_NUM_THREADS=1 $(MPIRUN) -np $$n $(LUA) examples/06_distributed.lua --epochs 3 --quiet || exit 1; done
-
-# Per-step time of a million steps of a tiny problem, first tenth against last.
-bench-long-run: all
-	$(RUN_ENV) $(LUA) bench/optim_long_run.lua
 
 # GPU benchmarks: grilly on Vulkan, then the PyTorch baselines, in one command.
 bench-gpu: all

@@ -80,11 +80,13 @@ uint find_piece(Pieces t, uint npieces, uint c)
     return lo;
 }
 
-// The Adam direction of m and vhat, as the CPU computes it.
+// The Adam direction of m and vhat, as the CPU computes it: 0 where the
+// denominator is 0 (eps = 0 and vhat = 0), not 0/0.
 float direction(float m, float vh, float inv_bc1, float inv_bc2, float eps)
 {
-    precise float d = m * inv_bc1 / (sqrt(vh * inv_bc2) + eps);
-    return d;
+    precise float den = sqrt(vh * inv_bc2) + eps;
+    precise float d = m * inv_bc1 / den;
+    return den != 0.0 ? d : 0.0;
 }
 
 // Workgroup sums in a fixed order: each thread puts up to 5 values in

@@ -175,10 +175,14 @@ uint step_rules()
     o.t = k0 + 1.0lf;
     if (opt(O_KIND) == KIND_HYPERGRADIENT && k0 >= 1.0lf) {
         double h = sums[SUM_G_DPREV];
-        if (opt(O_LOG_SCALE) != 0.0lf)
-            o.lr = exp_d(clamp_d(log_d(i.lr) + opt(O_BETA_HYPER) * h, log_d(opt(O_LR_MIN)), log_d(opt(O_LR_MAX))));
-        else
+        if (opt(O_LOG_SCALE) != 0.0lf) {
+            // At a clamp lr is the bound itself, as on the CPU (exp(log(x)) can round above x).
+            double x = log_d(i.lr) + opt(O_BETA_HYPER) * h;
+            o.lr = x <= log_d(opt(O_LR_MIN)) ? opt(O_LR_MIN)
+                 : x >= log_d(opt(O_LR_MAX)) ? opt(O_LR_MAX) : clamp_d(exp_d(x), opt(O_LR_MIN), opt(O_LR_MAX));
+        } else {
             o.lr = clamp_d(i.lr + opt(O_BETA_HYPER) * h, opt(O_LR_MIN), opt(O_LR_MAX));
+        }
         flags |= LR_ADAPTED;
     }
     if (opt(O_KIND) == KIND_AUTO) {

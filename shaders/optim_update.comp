@@ -31,9 +31,11 @@ vec4 update(vec4 x, float g)
         vmax = vh;
     }
     precise float den = sqrt(vh * ib2) + eps;
-    precise float pn = x.x * decay - step * m / den;
+    precise float q = step * m / den;
+    precise float pn = x.x * decay - (den != 0.0 ? q : 0.0);   // as direction() does
     if (DNORM != 0u) {
         precise float d = m * ib1 / den;
+        d = den != 0.0 ? d : 0.0;
         acc += double(d) * double(d);
     }
     return vec4(pn, m, v, vmax);

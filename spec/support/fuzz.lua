@@ -1,4 +1,4 @@
--- The Lua API fuzzer of spec/82-fuzz_spec.lua. It calls every function of the
+-- The Lua API fuzzer of spec/87-fuzz_spec.lua. It calls every function of the
 -- grilly module tables and every method and metamethod of the tensor and
 -- optimizer metatables, found by enumerating them, with random arguments:
 -- wrong types, nil, NaN, infinities, huge and negative sizes, empty and

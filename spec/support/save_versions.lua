@@ -1,4 +1,4 @@
--- The file versions of spec/83-crash_safe_files_spec.lua, built the same way
+-- The file versions of spec/88-crash_safe_files_spec.lua, built the same way
 -- in the spec and in the writer processes it kills: version k (0 to
 -- COUNT - 1) of a table of tensors and of an optimizer. Equal versions give
 -- byte-identical files, so the spec can tell exactly which version a file is.

@@ -1,4 +1,4 @@
--- The soak of spec/80-memory_spec.lua: creates and drops TENSORS tensors
+-- The soak of spec/85-memory_spec.lua: creates and drops TENSORS tensors
 -- and OPTIMIZERS optimizers on a device and measures resident memory
 -- (/proc/self/statm) and grilly.device_bytes before and after.
 local grilly = require "grilly"

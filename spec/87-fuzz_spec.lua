@@ -25,7 +25,8 @@ local DRIVER = [[
   -- Every tensor is unreachable now: a storage that an error path forgot to
   -- release would still be counted.
   for _, d in ipairs(devices) do
-    if grilly.device_bytes(d) ~= 0 then print(("leak: %%d bytes still in use on %%s"):format(grilly.device_bytes(d), d)) end
+    local live = grilly.device_bytes(d)
+    if live ~= 0 then print(("leak: %%d bytes still in use on %%s"):format(live, d)) end
   end
   print(("fuzz: %%d calls, %%d raised errors, %%d violations"):format(calls, errors, #violations))
 ]]

@@ -10,34 +10,37 @@ local cpu = { device = "cpu" }
 
 local function t(values) return grilly.tensor(values, cpu) end
 
-describe("lr at its clamps", function()
-  -- A constant gradient makes g·d_prev positive, so lr rises; an alternating
-  -- one makes it negative, so lr falls.
-  local function run(class, options, steps, sign)
-    local p = { t { 1, 2, 3 } }
-    local opt = optim[class](p, options)
-    for k = 1, steps do
-      local s = sign == "alternating" and (-1) ^ k or 1
-      opt:step { [p[1]] = t { s, s, s } }
-    end
-    return opt
-  end
-
-  for _, log_scale in ipairs { false, true } do
-    local how = log_scale and "log-scale" or "linear"
-    -- 0.1 and 1e-6 are among the values where exp(log(x)) rounds above x.
-    it(("HypergradientAdamW (%s) stops exactly at lr_max and lr_min"):format(how), function()
-      local options = { lr = 0.05, lr_min = 1e-6, lr_max = 0.1, beta_hyper = 1e6, log_scale = log_scale }
-      local up = run("HypergradientAdamW", options, 6)
-      assert.equal(0.1, up.lr)
-      local down = run("HypergradientAdamW", options, 6, "alternating")
-      assert.equal(1e-6, down.lr)
-      for _, opt in ipairs { up, down } do
-        for _, lr in ipairs(opt.lr_history) do assert.is_true(lr >= 1e-6 and lr <= 0.1, tostring(lr)) end
+for _, device in ipairs(ref.devices()) do
+  describe("lr at its clamps on " .. device, function()
+    -- A constant gradient makes g·d_prev positive, so lr rises; an alternating
+    -- one makes it negative, so lr falls.
+    local function run(class, options, steps, sign)
+      local at = { device = device }
+      local p = { grilly.tensor({ 1, 2, 3 }, at) }
+      local opt = optim[class](p, options)
+      for k = 1, steps do
+        local s = sign == "alternating" and (-1) ^ k or 1
+        opt:step { [p[1]] = grilly.tensor({ s, s, s }, at) }
       end
-    end)
-  end
-end)
+      return opt
+    end
+
+    for _, log_scale in ipairs { false, true } do
+      local how = log_scale and "log-scale" or "linear"
+      -- 0.1 and 1e-6 are among the values where exp(log(x)) rounds above x.
+      it(("HypergradientAdamW (%s) stops exactly at lr_max and lr_min"):format(how), function()
+        local options = { lr = 0.05, lr_min = 1e-6, lr_max = 0.1, beta_hyper = 1e6, log_scale = log_scale }
+        local up = run("HypergradientAdamW", options, 6)
+        assert.equal(0.1, up.lr)
+        local down = run("HypergradientAdamW", options, 6, "alternating")
+        assert.equal(1e-6, down.lr)
+        for _, opt in ipairs { up, down } do
+          for _, lr in ipairs(opt.lr_history) do assert.is_true(lr >= 1e-6 and lr <= 0.1, tostring(lr)) end
+        end
+      end)
+    end
+  end)
+end
 
 describe("lr at its clamps (AutoHypergradientAdamW and written values)", function()
   it("AutoHypergradientAdamW stops exactly at lr_max and lr_min", function()

@@ -14,7 +14,7 @@ describe("garbage collection paced by tensor memory", function()
       local peak = 0
       for _ = 1, 200 do
         local y = x + 1
-        peak = math.max(peak, grilly.device_bytes(%q))
+        peak = math.max(peak, (grilly.device_bytes(%q)))   -- live bytes, the first result
       end
       io.write(peak)
     ]]):format(device, device))
