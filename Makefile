@@ -121,16 +121,22 @@ check-deps:
 TEST_ENV := GRILLY_BUILD=$(BUILD)
 ifeq ($(SANITIZE),1)
 # LuaJIT is not instrumented: tools/sanitizer/luajit preloads the sanitizer
-# runtime into every luajit the specs start, and into nothing else, and keeps
-# lavapipe and readline loaded until exit (see tools/sanitizer/init.lua).
-# allocator_may_return_null: a huge request fails as ENOMEM, as it does
-# without the sanitizer, instead of aborting.
+# runtime, and a dlclose that keeps libraries loaded until exit
+# (tools/sanitizer/keep_loaded.c), into every luajit the specs start, and
+# into nothing else. allocator_may_return_null: a huge request fails as
+# ENOMEM, as it does without the sanitizer, instead of aborting.
+KEEP_LOADED := $(BUILD)/sanitizer/keep_loaded.so
 TEST_ENV += PATH="$(CURDIR)/tools/sanitizer:$$PATH" GRILLY_LUAJIT="$(shell command -v $(LUA))" \
-            GRILLY_SANITIZER_PRELOAD="$(shell $(CC) -print-file-name=libasan.so)" \
-            GRILLY_SANITIZER_KEEP="$(wildcard /usr/lib/*/libvulkan_lvp.so /usr/lib/*/libreadline.so.8)" \
+            GRILLY_SANITIZER_PRELOAD="$(shell $(CC) -print-file-name=libasan.so) $(CURDIR)/$(KEEP_LOADED)" \
             ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:halt_on_error=1 \
             LSAN_OPTIONS=suppressions=$(CURDIR)/tools/sanitizer/lsan.supp:print_suppressions=0 \
             UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+$(KEEP_LOADED): tools/sanitizer/keep_loaded.c
+	@mkdir -p $(@D)
+	$(CC) -shared -fPIC -O1 $(WARNINGS) -o $@ $<
+
+test: $(KEEP_LOADED)
 endif
 
 test: check-deps
@@ -158,9 +164,9 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 # valgrind memcheck over the specs of the CPU device (tensors, files,
-# optimizers), with Vulkan hidden from the loader: definite leaks and invalid
-# accesses fail it (tools/memcheck.supp holds what is outside grilly).
-MEMCHECK_SPECS ?= $(sort $(wildcard spec/0*_spec.lua spec/1*_spec.lua spec/2*_spec.lua))
+# optimizers, nn, data), with Vulkan hidden from the loader: definite leaks
+# and invalid accesses fail it (tools/memcheck.supp holds what is outside grilly).
+MEMCHECK_SPECS ?= $(sort $(wildcard spec/0*_spec.lua spec/1*_spec.lua spec/2*_spec.lua spec/4*_spec.lua spec/5*_spec.lua))
 
 memcheck: all
 	VK_ICD_FILENAMES=/nonexistent VK_DRIVER_FILES=/nonexistent GRILLY_DEVICE=cpu GRILLY_TEST_VULKAN=0 \

@@ -1,6 +1,6 @@
 -- Writes the seed corpus of the file fuzzers into fuzz/corpus/: valid tensor
--- and optimizer files made by grilly, and damaged and hostile ones built
--- byte by byte with spec/support/grilly_file_bytes.lua. Deterministic; run
+-- and optimizer files made by grilly, damaged and hostile ones built byte by
+-- byte with spec/support/grilly_file_bytes.lua, and IDX and CSV files. Deterministic; run
 -- from the checkout root after `make`:  luajit fuzz/make_corpus.lua
 package.path = "lua/?.lua;lua/?/init.lua;spec/support/?.lua;" .. package.path
 package.cpath = "build/?.so;" .. package.cpath
@@ -100,6 +100,20 @@ write("optim-many-params.grl", B.file {
   B.record("i64", "nparams", { 1 }, B.u64(0x40000000, 0)),
   B.record("f32", "state.4611686018427387904.m", { 3 }, f32 { 1, 2, 3 }),
 })
+
+-- ---- data sets: IDX and CSV files, plain and compressed ------------------------------
+
+local function be32(v) return string.char(math.floor(v / 2 ^ 24) % 256, math.floor(v / 2 ^ 16) % 256,
+                                          math.floor(v / 256) % 256, v % 256) end
+write("idx-u8.idx", "\0\0\8\2" .. be32(2) .. be32(3) .. "\0\1\2\127\128\255")
+-- 0.5 and -2 as big-endian float64s
+write("idx-f64.idx", "\0\0\14\1" .. be32(2) .. "\63\224\0\0\0\0\0\0\192\0\0\0\0\0\0\0")
+write("idx-cut.idx", "\0\0\12\1" .. be32(4) .. "\0\0\0\1")
+write("idx-huge.idx", "\0\0\14\2" .. be32(2 ^ 20) .. be32(2 ^ 20) .. "\1\2\3\4\5\6\7\8")
+write("table.csv", "x,y,label\n1,2.5,3\r\n-4,5e-1,6\n\n7,nan,inf\n")
+write("ragged.csv", "1;2\n3\n4;x\n")
+os.execute("gzip -9 -c " .. path("idx-u8.idx") .. " > " .. path("idx-u8.idx.gz"))
+os.execute("gzip -9 -c " .. path("table.csv") .. " > " .. path("table.csv.gz"))
 
 local n = 0
 for _ in io.popen("ls " .. DIR):lines() do n = n + 1 end

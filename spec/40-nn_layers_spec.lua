@@ -180,6 +180,21 @@ for _, device in ipairs(ref.devices()) do
                        "Linear(2 -> 1): expected input of shape ... x 2, got 1x3")
     end)
 
+    it("Sequential:backward with another input raises before any gradient changes", function()
+      local lin = nn.Linear(4, 2, opt)
+      local seq = nn.Sequential { nn.Flatten(), lin, nn.Sigmoid() }
+      local x = grilly.randn({ 3, 2, 2 }, opt)
+      seq:forward(x)
+      local before = lin.weight.grad:totable()
+      local g = grilly.ones(3, 2, opt)
+      assert.has_error(function() seq:backward({}, g) end, "Sequential: input must be a grilly.Tensor, got table")
+      assert.has_error(function() seq:backward(grilly.zeros(3, 4, opt), g) end,
+                       "Sequential: input 3x4 is not the shape of the last forward's input, 3x2x2")
+      assert.has_error(function() seq:backward(x, grilly.ones(2, 3, opt)) end,
+                       "Sequential: grad_output 2x3 does not match the output 3x2")
+      assert.are.same(before, lin.weight.grad:totable())
+    end)
+
     it("rejects bad constructor arguments", function()
       assert.has_error(function() nn.Linear(0, 3) end, "Linear: in_features must be an integer >= 1, got 0")
       assert.has_error(function() nn.Linear(2, 1.5) end, "Linear: out_features must be an integer >= 1, got 1.5")

@@ -83,6 +83,14 @@ describe("grilly.data", function()
       assert.is_nil(t)
       assert.matches("more data than the header's 1 elements", err)
     end)
+
+    it("reads a header claiming 2^40 elements as truncated, without allocating what it claims", function()
+      -- 2^40 float64s: 8 TiB of data and 4 TiB of floats, in a 28-byte file
+      write(dir .. "/huge", idx_bytes(0x0E, { 2 ^ 20, 2 ^ 20 }, string.char(1, 2, 3, 4, 5, 6, 7, 8)))
+      local t, err = data.read_idx(dir .. "/huge")
+      assert.is_nil(t)
+      assert.matches("file ends inside the data", err)
+    end)
   end)
 
   describe("read_csv", function()

@@ -106,6 +106,11 @@ describe("grilly.distributed collectives", function()
           "bad argument #2 to 'broadcast' (root must be a rank from 0 to %d, got %d)", n - 1, n), 1, true), e.bad_root)
         assert.is_truthy(e.not_tensor:find("bad argument #1 to 'all_reduce' (grilly.Tensor expected, got table)", 1, true),
                          e.not_tensor)
+        -- Roots beyond the range of an int are refused before any conversion.
+        for _, m in ipairs(e.far_roots) do
+          assert.is_truthy(m:find(string.format("bad argument #2 to 'broadcast' (root must be a rank from 0 to %d, got ",
+                                                n - 1), 1, true), m)
+        end
       end)
 
       it("refuse to run after finalize", function()

@@ -36,7 +36,9 @@ describe("fuzzing the Lua API", function()
     local dir = os.tmpname()
     os.remove(dir)
     assert(os.execute("mkdir " .. child.quote(dir)) == 0)
-    local status, out = child.run(DRIVER:format(SEED, ITERS), "", dir)
+    -- Fashion-MNIST is looked for where it is not: loading the real data set on
+    -- every call that asks for it would take most of the run.
+    local status, out = child.run(DRIVER:format(SEED, ITERS), "GRILLY_FASHION_MNIST=/nonexistent", dir)
     local last = ""
     local log = io.open(dir .. "/calls.log", "r")
     if log then

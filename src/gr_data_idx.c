@@ -57,6 +57,37 @@ static float idx_value(const unsigned char *p, unsigned code)
     }
 }
 
+/* The n data bytes, read into a buffer that grows (doubling from 1 MiB) only
+ * as they arrive: the size a header claims is never allocated before the
+ * file has shown that much, and a compressed file's length is not known
+ * up front. */
+static gr_status read_data(gzFile f, const char *path, size_t n, unsigned char **out)
+{
+    size_t cap = n < ((size_t)1 << 20) ? n : ((size_t)1 << 20), have = 0;
+    unsigned char *buf = malloc(cap ? cap : 1);
+    if (!buf) return gr_fail(GR_ENOMEM, "out of host memory reading %s", path);
+    while (have < n) {
+        if (have == cap) {
+            size_t next = cap < n - cap ? 2 * cap : n;
+            unsigned char *grown = realloc(buf, next);
+            if (!grown) {
+                free(buf);
+                return gr_fail(GR_ENOMEM, "out of host memory reading %s", path);
+            }
+            buf = grown;
+            cap = next;
+        }
+        gr_status s = read_exact(f, path, buf + have, cap - have, "data");
+        if (s != GR_OK) {
+            free(buf);
+            return s;
+        }
+        have = cap;
+    }
+    *out = buf;
+    return GR_OK;
+}
+
 static gr_status read_body(gzFile f, const char *path, gr_device *dev, gr_tensor **out)
 {
     unsigned char magic[4];
@@ -72,11 +103,10 @@ static gr_status read_body(gzFile f, const char *path, gr_device *dev, gr_tensor
     for (int i = 0; i < ndim; i++) shape[i] = (int64_t)be_uint(dims + 4 * i, 4);
     GR_TRY(gr_shape_check(ndim, shape, &numel));
 
-    size_t nbytes = (size_t)numel * (size_t)size;
-    unsigned char *raw = malloc(nbytes ? nbytes : 1);
+    unsigned char *raw = NULL;
+    GR_TRY(read_data(f, path, (size_t)numel * (size_t)size, &raw));
     float *vals = malloc((size_t)(numel ? numel : 1) * sizeof *vals);
-    gr_status s = raw && vals ? GR_OK : gr_fail(GR_ENOMEM, "out of host memory reading %s", path);
-    if (s == GR_OK) s = read_exact(f, path, raw, nbytes, "data");
+    gr_status s = vals ? GR_OK : gr_fail(GR_ENOMEM, "out of host memory reading %s", path);
     if (s == GR_OK) {
         unsigned char extra;
         if (gzread(f, &extra, 1) != 0)

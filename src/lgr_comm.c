@@ -5,6 +5,7 @@
 #include "lgr.h"
 #include "gr_comm_tensor.h"
 
+#include <math.h>
 #include <string.h>
 
 gr_comm *lgr_check_comm(lua_State *L, int idx)
@@ -59,7 +60,8 @@ static int l_broadcast(lua_State *L)
     gr_comm *c = comm_after(L, 2);
     gr_tensor *t = lgr_check_tensor(L, 1);
     lua_Number root = lua_isnil(L, 2) ? 0 : luaL_checknumber(L, 2);
-    if (root != (int)root || root < 0 || root >= c->size)
+    /* The range first: converting 1e300, inf or NaN to int is undefined. */
+    if (!(root >= 0 && root < c->size) || root != floor(root))
         luaL_argerror(L, 2, lua_pushfstring(L, "root must be a rank from 0 to %d, got %s", c->size - 1,
                                             lua_tostring(L, 2)));
     lgr_check(L, gr_tensor_broadcast(c, t, (int)root));

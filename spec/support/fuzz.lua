@@ -1,6 +1,8 @@
 -- The Lua API fuzzer of spec/87-fuzz_spec.lua. It calls every function of the
--- grilly module tables and every method and metamethod of the tensor and
--- optimizer metatables, found by enumerating them, with random arguments:
+-- grilly module tables (the C ones of grilly.core included), every method
+-- and metamethod of the tensor and optimizer metatables, every grilly.nn
+-- class and every method of its modules, found by enumerating them, with
+-- random arguments:
 -- wrong types, nil, NaN, infinities, huge and negative sizes, empty and
 -- cyclic tables, freed objects, tensors of other devices and shapes, random
 -- option tables, state tables and files. Every call must return or raise a
@@ -92,6 +94,11 @@ local function is_optimizer(v)
   return mt and type(mt.__name) == "string" and mt.__name:match("^grilly%..*AdamW$") ~= nil
 end
 
+local function is_module(v)
+  local mt = type(v) == "table" and getmetatable(v)
+  return mt and type(mt.__name) == "string" and type(v.parameters) == "function"
+end
+
 local function optimizer_state(opt)
   local ok, sd = pcall(opt.state_dict, opt)
   if not ok then return "freed" end
@@ -103,7 +110,7 @@ end
 local Fuzzer = {}
 Fuzzer.__index = Fuzzer
 
-local MAX_TENSORS, MAX_OPTIMIZERS, MAX_NUMEL = 48, 10, 256
+local MAX_TENSORS, MAX_OPTIMIZERS, MAX_MODULES, MAX_NUMEL = 48, 10, 8, 256
 
 -- Numbers offered as arguments: small and special values, and sizes beyond
 -- what may be allocated (2^41 and up), never sizes in between.
@@ -125,17 +132,19 @@ local STRINGS = {
   -- files: see Fuzzer:make_files
   "t.grl", "tensors.grl", "opt.grl", "auto.grl", "flipped.grl", "cut.grl", "text.grl", "empty.grl", "dir",
   "missing.grl", "new.grl", "dir/new.grl", "/dev/null", "/nonexistent/x.grl", "new.svg",
+  "x.idx", "cut.idx", "x.csv", "bad.csv",
 }
 
 function fuzz.new(opts)
   local self = setmetatable({
-    devices = opts.devices, tensors = {}, optimizers = {},
+    devices = opts.devices, tensors = {}, optimizers = {}, modules = {},
     params_of = setmetatable({}, { __mode = "k" }),   -- optimizer -> its parameter list
     targets = {}, calls = 0, errors = 0, log = opts.log, dirty = false,
   }, Fuzzer)
   self:make_files()
   for _ = 1, 24 do self:add_tensor(self:new_tensor()) end
   for _ = 1, 6 do self:add_optimizer(self:new_optimizer()) end
+  for _ = 1, 6 do self:add_module(self:new_module()) end
   self:collect_targets()
   return self
 end
@@ -177,16 +186,35 @@ function Fuzzer:new_optimizer()
   return opt
 end
 
+-- A grilly.nn module on a random device.
+function Fuzzer:new_module()
+  local nn, at = grilly.nn, { device = pick(self.devices) }
+  local makers = {
+    function() return nn.Linear(4, 3, at) end,
+    function() return nn.Sequential(nn.Linear(4, 3, at), nn.ReLU(), nn.Linear(3, 2, at)) end,
+    function() return nn.Sequential { nn.Flatten(), nn.Linear(4, 2, at), nn.Sigmoid() } end,
+    function() return nn.LIF() end,
+    function() return nn.IF { v_reset = 0 } end,
+    function() return nn.Dropout(0.5) end,
+    function() return nn.Tanh() end,
+    function() return nn.CrossEntropyLoss() end,
+    function() return nn.MSELoss() end,
+    function() return nn.SpikeCount() end,
+  }
+  return pick(makers)()
+end
+
 local function add(list, limit, v)
   if #list < limit then list[#list + 1] = v else list[random(limit)] = v end
 end
 
 function Fuzzer:add_tensor(t) add(self.tensors, MAX_TENSORS, t) end
 function Fuzzer:add_optimizer(o) add(self.optimizers, MAX_OPTIMIZERS, o) end
+function Fuzzer:add_module(m) add(self.modules, MAX_MODULES, m) end
 
 -- Files in the current directory for the path arguments: valid tensor and
--- optimizer files, a bit-flipped and a truncated copy, text, an empty file
--- and a directory.
+-- optimizer files, a bit-flipped and a truncated copy, text, an empty file,
+-- a directory, and IDX and CSV files.
 function Fuzzer:make_files()
   local read, write = scratch.read, scratch.write
   local x = grilly.randn(3, 4, { device = "cpu" })
@@ -206,6 +234,11 @@ function Fuzzer:make_files()
   write("flipped.grl", bytes:sub(1, at - 1) .. string.char(bit.bxor(bytes:byte(at), 4)) .. bytes:sub(at + 1))
   write("cut.grl", bytes:sub(1, at))
   write("text.grl", "not a grilly file\n")
+  -- IDX (a 2x3 array of bytes) and CSV files for grilly.data, whole and damaged
+  write("x.idx", "\0\0\8\2\0\0\0\2\0\0\0\3" .. "\1\2\3\4\5\6")
+  write("cut.idx", "\0\0\8\2\0\0\0\2\0\0\0\3\1\2")
+  write("x.csv", "a,b,c\n1,2,3\n4,5.5,-6\n")
+  write("bad.csv", "1,2\n3,x\n4\n")
   write("empty.grl", "")
   os.execute("mkdir -p dir")
 end
@@ -251,12 +284,59 @@ function Fuzzer:collect_targets()
     self.field_names = self.field_names or {}
     for _, f in ipairs(mt.__fields) do self.field_names[#self.field_names + 1] = f end
   end
+  local core = require "grilly.core"
+  for _, part in ipairs { "nn", "data", "comm" } do self:add_functions(core[part], "grilly.core." .. part .. ".", "function") end
+  self:add_functions(grilly.data, "grilly.data.", "function")
+  self:add_functions(grilly.nn, "grilly.nn.", "function")
+  self:add_functions(grilly.nn.encode, "grilly.nn.encode.", "function")
+  -- nn classes are called to construct; their modules' methods are found
+  -- along each class and its parents.
+  local methods = {}
+  for _, name in ipairs(sorted_keys(grilly.nn)) do
+    local cls = grilly.nn[name]
+    local mt = type(cls) == "table" and getmetatable(cls)
+    if mt and mt.__call then
+      self.targets[#self.targets + 1] = { name = "grilly.nn." .. name, fn = function(...) return cls(...) end,
+                                          kind = "function" }
+      local c = cls
+      while type(c) == "table" do
+        for k, v in pairs(c) do
+          if type(k) == "string" and type(v) == "function" and not k:match("^__") and k ~= "new" then methods[k] = true end
+        end
+        c = getmetatable(c) and getmetatable(c).__index
+      end
+    end
+  end
+  -- grilly.distributed, where grilly was built with MPI: a process of its own
+  -- is a world of one rank. abort() ends the process, as it is asked to, and
+  -- finalize() ends MPI for the rest of the run; both are left out.
+  local ok, distributed = pcall(function() return grilly.distributed end)
+  if ok then
+    self.communicator = distributed.communicator()
+    for _, name in ipairs(sorted_keys(distributed)) do
+      if type(distributed[name]) == "function" and name ~= "abort" and name ~= "finalize" then
+        self.targets[#self.targets + 1] = { name = "grilly.distributed." .. name, fn = distributed[name],
+                                            kind = "function" }
+      end
+    end
+  end
+  for _, name in ipairs(sorted_keys(methods)) do
+    self.targets[#self.targets + 1] = {
+      name = "module:" .. name, kind = "module",
+      fn = function(m, ...)
+        local f = type(m) == "table" and m[name]
+        if type(f) ~= "function" then error("no method " .. name .. " on a " .. type(m), 2) end
+        return f(m, ...)
+      end,
+    }
+  end
 end
 
 -- ---- random arguments --------------------------------------------------------
 
 function Fuzzer:tensor() return pick(self.tensors) end
 function Fuzzer:optimizer() return pick(self.optimizers) end
+function Fuzzer:module() return pick(self.modules) end
 
 function Fuzzer:option_table()
   local names = self.field_names or { "lr", "betas", "eps", "nonfinite", "variant" }
@@ -385,9 +465,10 @@ function Fuzzer:value(depth)
   if r <= 9 then return pick(STRINGS) end
   if r <= 11 and depth < 3 then return self:table_value(depth) end
   if r <= 15 then return self:tensor() end
-  if r <= 17 then return self:optimizer() end
+  if r <= 16 then return self:optimizer() end
+  if r == 17 then return self:module() end
   if r == 18 then return self:closure() end
-  return pick { io.stdout, coroutine.create(function() end), ffi.new("int[1]"), print }
+  return pick { io.stdout, coroutine.create(function() end), ffi.new("int[1]"), print, self.communicator or print }
 end
 
 -- ---- one call ----------------------------------------------------------------
@@ -408,6 +489,10 @@ function Fuzzer:watch(args, n)
       watched[v] = false
       order[#order + 1] = v
       for _, p in ipairs(self.params_of[v] or {}) do add_object(p) end
+    elseif is_module(v) then
+      watched[v] = true   -- not compared itself: its parameters are
+      local ok, params = pcall(v.parameters, v)
+      for _, p in ipairs(ok and type(params) == "table" and params or {}) do add_object(p) end
     end
   end
   for i = 1, n do
@@ -579,10 +664,93 @@ local TEMPLATES = {
   end,
 }
 
+-- A LIF parameter table as grilly.core.nn takes it, one field perhaps spoilt.
+function Fuzzer:lif_params()
+  local p = { decay = 0.5, input_scale = 0.5, v_threshold = 1, v_rest = 0, v_reset = 0, alpha = 2,
+              hard_reset = random(2) == 1, detach_reset = random(2) == 1,
+              surrogate = pick { "atan", "sigmoid", "fast_sigmoid" }, output = pick { "spikes", "membrane" } }
+  if random(3) == 1 then p[pick { "decay", "v_threshold", "alpha", "surrogate", "output" }] = self:value(1) end
+  return p
+end
+
+-- A module's input: a pool tensor, or one of the shape its first Linear takes.
+function Fuzzer:module_input()
+  if random(2) == 1 then return self:tensor() end
+  return grilly.randn(pick { { 3, 4 }, { 2, 2, 2 }, { 5, 3, 4 } }, { device = pick(self.devices) })
+end
+
+TEMPLATES["m:forward"] = function(self) return { self:module(), self:module_input() } end
+TEMPLATES["m:backward"] = function(self)
+  local m, x = self:module(), self:module_input()
+  local ok, y = pcall(function() return m:forward(x) end)
+  local grad = ok and grilly.is_tensor(y) and self:like(y) or self:tensor()
+  return { m, x, grad, random(2) == 1 }
+end
+TEMPLATES["m:load_state_dict"] = function(self)
+  local ok, sd = pcall(function() return self:module():state_dict() end)
+  return { self:module(), ok and sd or self:table_value(0) }
+end
+TEMPLATES["m:to"] = function(self) return { self:module(), pick(self.devices) } end
+TEMPLATES["linear_forward"] = function(self)
+  local x = self:module_input()
+  local ok, k = pcall(function() return x:size(-1) end)
+  local w = grilly.randn({ 3, ok and k or 4 }, { device = pick(self.devices) })
+  return { x, w, random(2) == 1 and grilly.randn(3, { device = pick(self.devices) }) or nil }
+end
+TEMPLATES["linear_backward"] = function(self)
+  local at = { device = pick(self.devices) }
+  local x, w = grilly.randn({ 2, 4 }, at), grilly.randn({ 3, 4 }, at)
+  return { x, w, random(2) == 1 and grilly.randn({ 2, 3 }, at) or self:tensor(),
+           random(2) == 1 and grilly.zeros({ 3, 4 }, at) or self:tensor(),
+           random(2) == 1 and grilly.zeros(3, at) or nil, random(2) == 1 }
+end
+TEMPLATES["activation_backward"] = function(self)
+  local y = self:tensor()
+  return { pick { "relu", "tanh", "sigmoid", "gelu" }, y, self:like(y) }
+end
+TEMPLATES["cross_entropy_forward"] = function(self)
+  local at = { device = pick(self.devices) }
+  return { grilly.randn({ 3, 4 }, at), grilly.tensor(pick { { 1, 4, 2 }, { 0, 1, 2 }, { 1, 5, 1 }, { 1.5, 2, 3 } }, at) }
+end
+TEMPLATES["cross_entropy_backward"] = TEMPLATES["cross_entropy_forward"]
+TEMPLATES["lif_forward"] = function(self) return { self:module_input(), self:lif_params() } end
+TEMPLATES["lif_backward"] = function(self)
+  local h = self:module_input()
+  return { h, self:like(h), self:lif_params() }
+end
+TEMPLATES["bernoulli"] = function(self) return { self:tensor() } end
+TEMPLATES["dropout_mask"] = function(self) return { self:tensor(), pick { 0, 0.5, 1, -1, 0 / 0 } } end
+TEMPLATES["latency_encode"] = function(self) return { self:tensor(), random(0, 4), pick { 0.5, 0, -1 } } end
+TEMPLATES["read_idx"] = function(self) return { pick { "x.idx", "cut.idx", "x.csv", "t.grl", "dir" }, self:device_opts() } end
+TEMPLATES["read_csv"] = function(self)
+  return { pick { "x.csv", "bad.csv", "x.idx", "empty.grl", "dir" },
+           { header = random(2) == 1, delimiter = pick { ",", ";", "", ",,", nil } } }
+end
+TEMPLATES["permutation"] = function() return { random(0, 8), random(0, 3), pick { 0, 1, nil } } end
+TEMPLATES["spirals"] = function(self) return { random(0, 4), random(0, 4), pick { 0, 0.1, -1 }, 1, self:device_opts() } end
+TEMPLATES["blobs"] = function(self)
+  return { random(0, 3), random(0, 3), random(0, 3), pick { 1, 0 }, pick { 0.5, -1 }, 2, self:device_opts() }
+end
+-- grilly.core.comm takes the communicator last; grilly.distributed's
+-- wrappers ignore it.
+TEMPLATES["all_reduce"] = function(self)
+  return { self:tensor(), pick { "sum", "mean", "max", "prod" }, self.communicator }
+end
+TEMPLATES["broadcast"] = function(self) return { self:tensor(), pick { 0, 1, -1 }, self.communicator } end
+TEMPLATES["all_gather"] = function(self) return { self:tensor(), self.communicator } end
+for _, name in ipairs { "rank", "size", "barrier", "traffic", "reset_traffic" } do
+  TEMPLATES[name] = function(self) return { self.communicator } end
+end
+TEMPLATES["accuracy"] = function(self)
+  local at = { device = pick(self.devices) }
+  return { grilly.randn({ 3, 4 }, at), grilly.tensor({ 1, 2, 4 }, at) }
+end
+
 local function template_key(target)
   local short = target.name:match("[.:]([%w_]+)$")
   if target.kind == "tensor" then return "t:" .. short end
   if target.kind == "optimizer" then return "o:" .. short end
+  if target.kind == "module" then return "m:" .. short end
   if target.name == "grilly.optim.load" then return "load@optim" end
   return short
 end
@@ -603,8 +771,12 @@ function Fuzzer:arguments(target)
   local args, n = {}, random(0, 5)
   if target.kind ~= "function" then
     n = math.max(n, 1)
-    if random(10) <= 8 then args[1] = target.kind == "tensor" and self:tensor() or self:optimizer()
-    else args[1] = self:value() end
+    if random(10) <= 8 then
+      args[1] = target.kind == "tensor" and self:tensor() or target.kind == "optimizer" and self:optimizer()
+                or self:module()
+    else
+      args[1] = self:value()
+    end
   end
   for i = (target.kind == "function" and 1 or 2), n do args[i] = self:value() end
   return args, n
@@ -619,6 +791,8 @@ function Fuzzer:adopt(results, n)
       if ok and numel <= MAX_NUMEL then self:add_tensor(v) end
     elseif is_optimizer(v) then
       self:add_optimizer(v)
+    elseif is_module(v) then
+      self:add_module(v)
     end
   end
 end
@@ -668,6 +842,7 @@ end
 function Fuzzer:refresh()
   if random(20) == 1 then self:add_tensor(self:new_tensor()) end
   if random(50) == 1 then self:add_optimizer(self:new_optimizer()) end
+  if random(50) == 1 then self:add_module(self:new_module()) end
 end
 
 -- Runs `iterations` calls; returns the list of violations.
@@ -683,7 +858,7 @@ end
 
 -- Drops every object the fuzzer holds.
 function Fuzzer:release()
-  self.tensors, self.optimizers, self.params_of = {}, {}, {}
+  self.tensors, self.optimizers, self.modules, self.params_of = {}, {}, {}, {}
 end
 
 return fuzz

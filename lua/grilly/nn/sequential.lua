@@ -1,4 +1,5 @@
 -- nn.Sequential: modules applied one after another.
+local core = require "grilly.core"
 local Module = require "grilly.nn.module"
 
 local Sequential = Module.class("Sequential")
@@ -27,6 +28,7 @@ end
 
 function Sequential:forward(x)
   self.outputs = {}
+  self.input_shape = core.is_tensor(x) and Module.shape_str(x) or nil
   for i, m in ipairs(self.modules) do
     x = m:forward(x)
     self.outputs[i] = x
@@ -39,6 +41,20 @@ end
 -- its input gradient when need_input_grad is false.
 function Sequential:backward(x, grad_output, need_input_grad)
   if not self.outputs then error("Sequential: backward called before forward", 2) end
+  -- Checked before any module adds to its parameters' gradients, so that a
+  -- call that fails changes nothing.
+  if not core.is_tensor(x) then error("Sequential: input must be a grilly.Tensor, got " .. type(x), 2) end
+  if Module.shape_str(x) ~= self.input_shape then
+    error(string.format("Sequential: input %s is not the shape of the last forward's input, %s", Module.shape_str(x),
+                        tostring(self.input_shape)), 2)
+  end
+  if not core.is_tensor(grad_output) then
+    error("Sequential: grad_output must be a grilly.Tensor, got " .. type(grad_output), 2)
+  end
+  if Module.shape_str(grad_output) ~= Module.shape_str(self.output) then
+    error(string.format("Sequential: grad_output %s does not match the output %s", Module.shape_str(grad_output),
+                        Module.shape_str(self.output)), 2)
+  end
   local g = grad_output
   for i = #self.modules, 1, -1 do
     local input = i > 1 and self.outputs[i - 1] or x

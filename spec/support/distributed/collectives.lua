@@ -53,6 +53,12 @@ results.errors = {
   gather = message(function() dist.all_gather(grilly.zeros(2, rank + 1)) end),
   bad_op = message(function() dist.all_reduce(grilly.zeros(2), "max") end),
   bad_root = message(function() dist.broadcast(grilly.zeros(2), size) end),
+  far_roots = {
+    message(function() dist.broadcast(grilly.zeros(2), 1e300) end),
+    message(function() dist.broadcast(grilly.zeros(2), -math.huge) end),
+    message(function() dist.broadcast(grilly.zeros(2), 0 / 0) end),
+    message(function() dist.broadcast(grilly.zeros(2), 2 ^ 32) end),
+  },
   not_tensor = message(function() dist.all_reduce({ 1, 2 }) end),
 }
 dist.barrier()
