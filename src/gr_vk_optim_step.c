@@ -56,12 +56,21 @@ static int surprise_slots(const gr_optim *opt)
 }
 
 /* Workgroups of a pass over `chunks` chunks: each takes a run of
- * ceil(chunks / groups) chunks, at most max_groups of them, none empty. */
-static uint32_t groups_for(const gr_vk_optim *v, uint32_t chunks)
+ * ceil(chunks / groups) chunks, at most `cap` of them, none empty. */
+static uint32_t groups_for(uint32_t chunks, uint32_t cap)
 {
     if (chunks == 0) return 0;
-    uint32_t per = (chunks + v->max_groups - 1) / v->max_groups;
+    uint32_t per = (chunks + cap - 1) / cap;
     return (chunks + per - 1) / per;
+}
+
+/* Pass 2 leaves partial sums only for Σd²; without them it takes a workgroup
+ * a chunk up to the grid limit. Long runs of chunks in a few workgroups left
+ * 4% of the H100's bandwidth unused at 1e8 parameters (docs/benchmarks.md). */
+static uint32_t pass2_groups(const gr_optim *opt, uint32_t chunks)
+{
+    const gr_vk_optim *v = opt->resident;
+    return groups_for(chunks, needs_dnorm(opt) ? v->max_groups : GR_VK_MAX_GROUPS);
 }
 
 /* ---- slots ------------------------------------------------------------------ */
@@ -328,8 +337,8 @@ static gr_status ring_room(gr_optim *opt)
 static gr_status record(gr_optim *opt, gr_tensor *const *grads, const step_table *t)
 {
     gr_vk_optim *v = opt->resident;
-    uint32_t groups1 = needs_pass1(opt) ? groups_for(v, t->chunks1) : 0;
-    uint32_t groups2 = groups_for(v, t->chunks2);
+    uint32_t groups1 = needs_pass1(opt) ? groups_for(t->chunks1, v->max_groups) : 0;
+    uint32_t groups2 = pass2_groups(opt, t->chunks2);
     uint32_t ring_slot = v->ring.block ? (uint32_t)(v->recorded % VKO_RING_CAP) : ~0u;
     if (opt->o.nonfinite == GR_NONFINITE_ERROR) GR_TRY(clear_counts(opt));
     if (groups1) GR_TRY(pass1(opt, grads, t, groups1));
