@@ -16,7 +16,7 @@
 layout(buffer_reference, std430, buffer_reference_align = 8) buffer Doubles { double v[]; };
 
 const uint WG = gl_WorkGroupSize.x;
-const uint CHUNK = 4096u;        // elements per chunk
+const uint CHUNK = 2048u;        // elements per chunk (VKO_CHUNK)
 const uint ITER = CHUNK / (4u * WG);   // vec4s per thread and chunk
 
 // Piece bits

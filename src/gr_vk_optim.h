@@ -36,7 +36,7 @@ enum { VKO_PI_GRAD = 1, VKO_PI_EMA_ALT = 2 };
  * whose cost grows with the invocations of a workgroup whatever their work. */
 #define VKO_WG_GPU 256u
 #define VKO_WG_CPU 64u
-#define VKO_CHUNK 4096                   /* elements per chunk (CHUNK) */
+#define VKO_CHUNK 2048                   /* elements per chunk (CHUNK) */
 #define VKO_PIECE ((int64_t)1 << 30)     /* elements per piece at most */
 #define VKO_MAX_GROUPS 2048u             /* workgroups of a pass at most (and partials the scalar kernel adds) */
 #define VKO_RING_CAP 4096                /* steps the history ring holds */
