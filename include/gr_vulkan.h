@@ -23,9 +23,10 @@ gr_status gr_vk_device_open(int index, gr_device **out);
 /* Index of the preferred real GPU (discrete, then integrated), or -1 if none. */
 int gr_vk_preferred_index(void);
 
-/* The command stream's counters of an open Vulkan device: batches submitted
- * and fence waits of the host, since the device was opened. */
-gr_status gr_vk_stream_stats(gr_device *dev, uint64_t *submits, uint64_t *waits);
+/* The command stream's counters of an open Vulkan device: batches submitted,
+ * fence waits of the host and compute dispatches recorded, since the device
+ * was opened. */
+gr_status gr_vk_stream_stats(gr_device *dev, uint64_t *submits, uint64_t *waits, uint64_t *dispatches);
 
 /* Warnings and errors reported by the validation layer so far (GRILLY_VALIDATION=1). */
 unsigned long gr_vk_validation_messages(void);

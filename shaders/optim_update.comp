@@ -4,17 +4,22 @@
 // a gradient, the same float32 arithmetic as the CPU pass. With DNORM, each
 // workgroup's partial Σd² of the new direction (pieces without a gradient
 // contribute their unchanged direction) for the next step's normaliser.
-// Nothing is written when the scalar kernel skipped the step.
+// Nothing is written when the scalar kernel skipped the step. With PUSHED,
+// the host derived the coefficients (a step no device value decides) and
+// they come as push constants: no scalar kernel runs before this pass.
 //
-// Specialization: 1 = AMSGRAD, 2 = DNORM.
+// Specialization: 1 = AMSGRAD, 2 = DNORM, 3 = PUSHED.
 #include "optim_common.glsl"
 
 layout(constant_id = 1) const uint AMSGRAD = 0u;
 layout(constant_id = 2) const uint DNORM = 0u;
+layout(constant_id = 3) const uint PUSHED = 0u;
 
 layout(push_constant) uniform Push {
     Pieces pieces; Block blk; Doubles partials; Words tflags;
     uint npieces; uint chunks;
+    // The coefficients, with PUSHED: b1, 1 - b1, b2, 1 - b2, step, decay, 1/bc1, 1/bc2, eps.
+    float c[9];
 } p;
 
 double acc = 0.0lf;
@@ -50,10 +55,15 @@ void unchanged(float m, float vh)
 void main()
 {
     const uint tid = gl_LocalInvocationID.x;
-    if (p.blk.p2_skip != 0u) return;
-    b1 = p.blk.p2_b1; omb1 = p.blk.p2_omb1; b2 = p.blk.p2_b2; omb2 = p.blk.p2_omb2;
-    step = p.blk.p2_step; decay = p.blk.p2_decay; ib1 = p.blk.p2_inv_bc1; ib2 = p.blk.p2_inv_bc2;
-    eps = p.blk.p2_eps;
+    if (PUSHED != 0u) {
+        b1 = p.c[0]; omb1 = p.c[1]; b2 = p.c[2]; omb2 = p.c[3];
+        step = p.c[4]; decay = p.c[5]; ib1 = p.c[6]; ib2 = p.c[7]; eps = p.c[8];
+    } else {
+        if (p.blk.p2_skip != 0u) return;
+        b1 = p.blk.p2_b1; omb1 = p.blk.p2_omb1; b2 = p.blk.p2_b2; omb2 = p.blk.p2_omb2;
+        step = p.blk.p2_step; decay = p.blk.p2_decay; ib1 = p.blk.p2_inv_bc1; ib2 = p.blk.p2_inv_bc2;
+        eps = p.blk.p2_eps;
+    }
 
     // A contiguous run of chunks per workgroup: the piece of the next chunk
     // is the same or a later one.

@@ -1,8 +1,8 @@
 -- The fused Vulkan optimizer step: long multi-tensor runs against the CPU for
 -- each class and the key options, the command stream of a step (no host wait,
 -- one submit), sync points, unaligned parameters, histories longer than the
--- device's ring, save / load across skipped steps, and the staged passes of
--- devices without float64 shaders.
+-- device's ring, save / load across skipped steps, AdamW steps whose scalars
+-- the host derives, and the staged passes of devices without float64 shaders.
 local grilly = require "grilly"
 local gpu = require "gpu"
 local support = require "optim_support"
@@ -11,7 +11,7 @@ local ref = require "tensor_ref"
 local optim = grilly.optim
 local DEV = gpu.device
 
--- Parameters across a chunk boundary (4096 elements), with vec4 tails, a
+-- Parameters across chunk boundaries (2048 elements), with vec4 tails, a
 -- scalar and a 2-D one.
 local SHAPES = { { 5001 }, { 17, 5 }, { 4 }, { 3 }, { 1030 }, { 1 } }
 local STEPS = 100
@@ -221,6 +221,80 @@ describe("the fused Vulkan optimizer step", function()
     support.assert_close(on_cpu, on_vk, 1e-5, 1e-7, "resumed")
   end)
 
+  it("steps AdamW under nonfinite = \"propagate\" in one dispatch, three under \"skip\"", function()
+    local params, grads = small_model(50)
+    local opt = optim.AdamW(params, { nonfinite = "propagate" })
+    local function dispatches()
+      local before = stats()
+      opt:step(grads)
+      return stats().dispatches - before.dispatches
+    end
+    opt:step(grads)   -- the first step also fills the new moments with zeros
+    assert.are.equal(1, dispatches())
+    opt.nonfinite = "skip"
+    dispatches()   -- this one also sends the state the host derived
+    assert.are.equal(3, dispatches())
+    opt.nonfinite = "propagate"
+    assert.are.equal(2, dispatches(), "the device's state is current until a sync: no pass 1, the scalar kernel")
+    assert.are.equal(5, opt.step_count)
+    assert.are.equal(1, dispatches(), "after a sync the host derives the scalars again")
+    opt:free()
+  end)
+
+  it("follows the CPU through AdamW steps the host derives and steps the device derives", function()
+    local function make(device)
+      local tensors, _, grads = support.problem(41, SHAPES, device)
+      local opt = optim.AdamW(tensors, { lr = 0.02, nonfinite = "propagate", amsgrad = true })
+      local k = 0
+      local function steps(n, bad)
+        for _ = 1, n do
+          k = k + 1
+          local g = grads(k)
+          if k == bad then poison(g, 0 / 0) end
+          opt:step(support.grads_table(tensors, g, device))
+        end
+      end
+      steps(4)
+      opt.lr = 0.01
+      steps(3)
+      opt.nonfinite = "skip"
+      steps(4, 10)                  -- step 10 is skipped
+      opt.nonfinite = "propagate"
+      steps(3)
+      assert.are.equal(13, opt.step_count)
+      opt.weight_decay = 0.05
+      opt.betas = { 0.8, 0.99 }
+      steps(5)
+      return support.observe(opt, tensors)
+    end
+    local cpu, vk = make("cpu"), make(DEV)
+    assert.are.equal(1, vk.skipped_steps)
+    support.assert_close(cpu, vk, 1e-5, 1e-7, "run")
+  end)
+
+  it("continues AdamW under nonfinite = \"propagate\" bit-identically after save and load", function()
+    local options = { lr = 0.02, nonfinite = "propagate", weight_decay = 0.1 }
+    local function steps(opt, tensors, grads, from, to)
+      for k = from, to do opt:step(support.grads_table(tensors, grads(k), DEV)) end
+    end
+    local tensors, _, grads = support.problem(51, SHAPES, DEV)
+    local whole = optim.AdamW(tensors, options)
+    steps(whole, tensors, grads, 1, 20)
+    local expected = support.observe(whole, tensors)
+
+    local again, _, grads2 = support.problem(51, SHAPES, DEV)
+    local first = optim.AdamW(again, options)
+    steps(first, again, grads2, 1, 9)
+    local path = os.tmpname()
+    first:save(path)
+    first:free()
+    local second = optim.load(path, again)
+    os.remove(path)
+    steps(second, again, grads2, 10, 20)
+    assert.are.equal(20, expected.t)
+    assert.are.same(expected, support.observe(second, again))
+  end)
+
   it("runs the staged passes of devices without float64 shaders to the CPU's results", function()
     local env = "GRILLY_OPTIM_STAGED=1 GRILLY_VALIDATION=" .. (os.getenv("GRILLY_VALIDATION") or "0")
     local function output(cmd)
@@ -237,6 +311,21 @@ describe("the fused Vulkan optimizer step", function()
 end)
 
 describe("grilly.stream_stats", function()
+  it("counts submits, waits and dispatches", function()
+    if not gpu.available then return pending(gpu.reason) end
+    local x = grilly.zeros({ 8 }, { device = DEV })
+    grilly.synchronize(DEV)
+    local before = stats()
+    x:add_(1)
+    x:add_(1)
+    local recorded = stats()
+    grilly.synchronize(DEV)
+    local after = stats()
+    assert.are.equal(2, recorded.dispatches - before.dispatches)
+    assert.are.equal(1, after.submits - before.submits)
+    assert.are.equal(0, recorded.waits - before.waits)
+  end)
+
   it("refuses a device without a command stream", function()
     assert.error_matches(function() grilly.stream_stats("cpu") end,
       "bad argument #1 to 'stream_stats' (cpu has no command stream (a Vulkan device expected))", nil, true)

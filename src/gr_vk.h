@@ -163,6 +163,7 @@ typedef struct gr_vk_device {
     int barrier_all;                /* the next access needs a barrier whatever it touches */
     VkPipeline bound;
     uint64_t submits, waits;        /* vkQueueSubmit calls and fence waits so far */
+    uint64_t dispatches;            /* compute dispatches recorded so far */
 
     VkPipelineLayout layout;        /* shared by every kernel: push constants only */
     gr_vk_pipeline *pipelines;

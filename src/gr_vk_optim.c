@@ -54,30 +54,32 @@ static gr_status upload_scalar(gr_vk_optim *v, int i, double x)
     return gr_vk_upload(v->d, &v->block, VKO_STATE + (size_t)i * sizeof x, &x, sizeof x);
 }
 
-gr_status gr_vk_optim_send(gr_optim *opt)
+gr_status gr_vk_optim_send(gr_optim *opt, unsigned hold)
 {
     gr_vk_optim *v = opt->resident;
-    unsigned what = v->unsent;
+    unsigned what = v->unsent & ~hold;
+    if (what & GR_CHANGED_ALL) what = v->unsent;
     if (!what) return GR_OK;
     if (what & (GR_CHANGED_OPTIONS | GR_CHANGED_ALL)) {
         double o[VKO_NOPTIONS];
         options_block(opt, o);
         GR_TRY(gr_vk_upload(v->d, &v->block, VKO_OPTIONS, o, sizeof o));
     }
-    if (what & GR_CHANGED_ALL) {
+    if (what & (GR_CHANGED_ALL | VKO_SEND_STATE)) {
         double st[VKO_NSTATE] = {0};
         for (int i = 0; i < VKO_NSCALARS; i++) st[i] = gr_optim_scalar_get(&opt->s, i);
         GR_TRY(gr_vk_upload(v->d, &v->block, VKO_STATE, st, sizeof st));
     }
     /* Field writes: only the values written, so whatever else the device's
      * pending steps produce stays. */
-    if ((what & GR_CHANGED_LR) && !(what & GR_CHANGED_ALL)) GR_TRY(upload_scalar(v, 2, opt->s.lr));
-    if ((what & GR_CHANGED_BETA1) && !(what & GR_CHANGED_ALL)) GR_TRY(upload_scalar(v, 3, opt->s.beta1));
-    if ((what & GR_CHANGED_BETA2) && !(what & GR_CHANGED_ALL)) GR_TRY(upload_scalar(v, 4, opt->s.beta2));
-    if (what & (VKO_SEND_FLAGS | GR_CHANGED_ALL))
+    unsigned whole = GR_CHANGED_ALL | VKO_SEND_STATE;
+    if ((what & GR_CHANGED_LR) && !(what & whole)) GR_TRY(upload_scalar(v, 2, opt->s.lr));
+    if ((what & GR_CHANGED_BETA1) && !(what & whole)) GR_TRY(upload_scalar(v, 3, opt->s.beta1));
+    if ((what & GR_CHANGED_BETA2) && !(what & whole)) GR_TRY(upload_scalar(v, 4, opt->s.beta2));
+    if (what & (VKO_SEND_FLAGS | whole))
         GR_TRY(gr_vk_upload(v->d, &v->block, VKO_FLAGS, v->flags, (size_t)opt->n * sizeof *v->flags));
-    if (what & (GR_CHANGED_OPTIONS | GR_CHANGED_ALL)) GR_TRY(gr_vk_optim_refresh(opt));
-    v->unsent = 0;
+    if (what & (GR_CHANGED_OPTIONS | whole)) GR_TRY(gr_vk_optim_refresh(opt));
+    v->unsent &= ~what;
     return GR_OK;
 }
 
@@ -103,7 +105,7 @@ static void vk_changed(gr_optim *opt, unsigned what)
     }
     v->unsent |= what;
     /* A failure leaves the copies marked unsent; the next step or sync reports it. */
-    (void)gr_vk_optim_send(opt);
+    (void)gr_vk_optim_send(opt, VKO_SEND_STATE);
 }
 
 /* ---- the history ring ----------------------------------------------------- */
@@ -172,7 +174,7 @@ static void reconcile(gr_optim *opt)
 static gr_status vk_sync(gr_optim *opt)
 {
     gr_vk_optim *v = opt->resident;
-    GR_TRY(gr_vk_optim_send(opt));
+    GR_TRY(gr_vk_optim_send(opt, VKO_SEND_STATE));
     if (!v->stale) return GR_OK;
     if (opt->kind == GR_OPTIM_AUTO && opt->o.normalizer == GR_NORMALIZER_DIRECTION)
         GR_TRY(gr_vk_optim_refresh(opt));
@@ -268,7 +270,7 @@ static gr_status vk_attach(gr_optim *opt)
     gr_status s = allocate(opt, v);
     if (s == GR_OK) {
         v->unsent = GR_CHANGED_ALL;
-        s = gr_vk_optim_send(opt);
+        s = gr_vk_optim_send(opt, 0);
     }
     if (s != GR_OK) vk_detach(opt);
     return s;

@@ -41,9 +41,13 @@ enum { VKO_PI_GRAD = 1, VKO_PI_EMA_ALT = 2 };
 #define VKO_MAX_GROUPS 2048u             /* workgroups of a pass at most (and partials the scalar kernel adds) */
 #define VKO_RING_CAP 4096                /* steps the history ring holds */
 #define VKO_RECORD 5                     /* doubles per record: flags, lr, beta1, S, Sbar */
+#define VKO_NCOEFFS 9                    /* pass 2's coefficients as push constants (optim_update's c) */
 
-/* Host copies to send beyond GR_CHANGED_*: the per-parameter flags. */
+/* Host copies to send beyond GR_CHANGED_*: the per-parameter flags; the
+ * scalar state and the flags after steps the host derived, held back until
+ * the device reads them again (a step it derives, or a refresh). */
 #define VKO_SEND_FLAGS (1u << 8)
+#define VKO_SEND_STATE (1u << 9)
 
 typedef struct vko_piece {
     VkDeviceAddress p, g, m, v, vmax, ema_a, ema_b;
@@ -69,12 +73,13 @@ typedef struct gr_vk_optim {
     gr_tensor **ema_alt;         /* each parameter's second ema_g buffer, or NULL */
     unsigned char *alt_fresh;    /* ema_alt created by the step in progress */
     uint32_t *flags;             /* host copy of the per-parameter flags */
-    unsigned unsent;             /* GR_CHANGED_* | VKO_SEND_FLAGS not yet sent */
+    unsigned unsent;             /* GR_CHANGED_* | VKO_SEND_* not yet sent */
     int stale;                   /* steps recorded since the host copies were read back */
 } gr_vk_optim;
 
-/* Sends the host copies written since the last send (gr_vk_optim.c). */
-gr_status gr_vk_optim_send(gr_optim *opt);
+/* Sends the host copies written since the last send, but for the VKO_SEND_*
+ * bits in `hold`, which stay pending (gr_vk_optim.c). */
+gr_status gr_vk_optim_send(gr_optim *opt, unsigned hold);
 /* Consumes the history records of finished steps; with `wait`, of every step
  * recorded (gr_vk_optim.c). */
 gr_status gr_vk_optim_drain(gr_optim *opt, int wait);

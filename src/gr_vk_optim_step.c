@@ -3,7 +3,8 @@
  * place in the chunk space), then pass 1 (optim_reduce), the scalar kernel
  * (optim_scalar) and pass 2 (optim_update), each one dispatch over all
  * parameters. Only nonfinite = "error" waits, because the step must know
- * whether to raise. */
+ * whether to raise. A step no device value decides is pass 2 alone, with
+ * coefficients the host derived (host_derived). */
 #include "gr_vk_optim.h"
 
 #include <string.h>
@@ -16,6 +17,7 @@ typedef struct pass1_push {
 typedef struct pass2_push {
     VkDeviceAddress pieces, block, partials, tflags;
     uint32_t npieces, chunks;
+    float coeffs[VKO_NCOEFFS];
 } pass2_push;
 
 typedef struct scalar_push {
@@ -48,6 +50,16 @@ static int needs_pass1(const gr_optim *opt)
 static int needs_dnorm(const gr_optim *opt)
 {
     return opt->kind == GR_OPTIM_AUTO && opt->o.normalizer == GR_NORMALIZER_DIRECTION;
+}
+
+/* AdamW under nonfinite = "propagate" takes no sum and skips no step: while
+ * the host copies are current (no step the device derived is pending), the
+ * host derives the step's scalars as the CPU does, and the device's copy of
+ * the state waits until the device reads it again (VKO_SEND_STATE). */
+static int host_derived(const gr_optim *opt)
+{
+    const gr_vk_optim *v = opt->resident;
+    return opt->kind == GR_OPTIM_ADAMW && opt->o.nonfinite == GR_NONFINITE_PROPAGATE && !v->stale;
 }
 
 static int surprise_slots(const gr_optim *opt)
@@ -248,7 +260,9 @@ gr_status gr_vk_optim_refresh(gr_optim *opt)
     return scalar(opt, MODE_REFRESH, ~0u, 0, 0);
 }
 
-static gr_status pass2(gr_optim *opt, gr_tensor *const *grads, const step_table *t, uint32_t groups)
+/* Pass 2 with the scalar kernel's coefficients, or with `coeffs` (the host's) as push constants. */
+static gr_status pass2(gr_optim *opt, gr_tensor *const *grads, const step_table *t, uint32_t groups,
+                       const float *coeffs)
 {
     gr_vk_optim *v = opt->resident;
     gr_vk_access *acc = v->acc;
@@ -269,28 +283,31 @@ static gr_status pass2(gr_optim *opt, gr_tensor *const *grads, const step_table 
         }
     }
     add_own(acc, &nacc, &v->table, 0);
-    add_own(acc, &nacc, &v->block, 0);
+    if (!coeffs) add_own(acc, &nacc, &v->block, 0);
     add_own(acc, &nacc, &v->parts2, 1);
     pass2_push push = {
         gr_vk_alloc_address(&v->table), block_at(v, 0), gr_vk_alloc_address(&v->parts2),
-        block_at(v, VKO_FLAGS), (uint32_t)t->n2, t->chunks2,
+        block_at(v, VKO_FLAGS), (uint32_t)t->n2, t->chunks2, {0},
     };
-    uint32_t spec[4] = { v->wg, (uint32_t)opt->o.amsgrad, (uint32_t)dnorm, 0 };
+    if (coeffs) memcpy(push.coeffs, coeffs, sizeof push.coeffs);
+    uint32_t spec[4] = { v->wg, (uint32_t)opt->o.amsgrad, (uint32_t)dnorm, coeffs != NULL };
     return gr_vk_dispatch(v->d, GR_VK_K_optim_update, spec, &push, sizeof push, groups, acc, nacc);
 }
 
 /* The kernels of this step's configuration, built before anything is
  * recorded, so that a step is recorded whole or not at all. */
-static gr_status pipelines(gr_optim *opt)
+static gr_status pipelines(gr_optim *opt, int host)
 {
     gr_vk_optim *v = opt->resident;
     VkPipeline pl;
     uint32_t s1[4] = { v->wg, opt->kind != GR_OPTIM_ADAMW, opt->o.nonfinite == GR_NONFINITE_ERROR,
                        (uint32_t)opt->o.amsgrad };
-    uint32_t s2[4] = { v->wg, (uint32_t)opt->o.amsgrad, (uint32_t)needs_dnorm(opt), 0 };
+    uint32_t s2[4] = { v->wg, (uint32_t)opt->o.amsgrad, (uint32_t)needs_dnorm(opt), (uint32_t)host };
     uint32_t ss[4] = { v->wg, MODE_STEP, 0, 0 };
-    if (needs_pass1(opt)) GR_TRY(gr_vk_pipeline_get(v->d, GR_VK_K_optim_reduce, s1, &pl));
-    GR_TRY(gr_vk_pipeline_get(v->d, GR_VK_K_optim_scalar, ss, &pl));
+    if (!host) {
+        if (needs_pass1(opt)) GR_TRY(gr_vk_pipeline_get(v->d, GR_VK_K_optim_reduce, s1, &pl));
+        GR_TRY(gr_vk_pipeline_get(v->d, GR_VK_K_optim_scalar, ss, &pl));
+    }
     return gr_vk_pipeline_get(v->d, GR_VK_K_optim_update, s2, &pl);
 }
 
@@ -348,20 +365,45 @@ static gr_status record(gr_optim *opt, gr_tensor *const *grads, const step_table
         v->recorded++;
     }
     v->stale = 1;
-    return pass2(opt, grads, t, groups2);
+    return pass2(opt, grads, t, groups2, NULL);
+}
+
+/* A host_derived step: the CPU's scalar rules (no sums: nothing is reduced),
+ * then pass 2 with their coefficients. */
+static gr_status record_host_derived(gr_optim *opt, gr_tensor *const *grads, const step_table *t)
+{
+    gr_vk_optim *v = opt->resident;
+    double sums[GR_OPTIM_NSUMS] = {0};
+    gr_optim_scalars next;
+    unsigned flags = gr_optim_scalar_rules(opt->kind, &opt->o, &opt->s, sums, &next);
+    gr_optim_update_coeffs uc;
+    gr_optim_update_coeffs_make(opt->kind, &opt->o, &next, flags, &uc);
+    gr_optim_scalar_finish(opt->kind, &opt->o, sums, 0, &next);
+    const float coeffs[VKO_NCOEFFS] = {
+        uc.beta1, uc.one_minus_beta1, uc.beta2, uc.one_minus_beta2, uc.step_size, uc.decay,
+        uc.inv_bc1, uc.inv_bc2, uc.eps,
+    };
+    GR_TRY(pass2(opt, grads, t, pass2_groups(opt, t->chunks2), coeffs));
+    opt->s = next;
+    uint32_t made = VKO_TF_MOMENTS | (opt->o.amsgrad ? VKO_TF_VMAX : 0);
+    for (int i = 0; i < opt->n; i++)
+        if (grads[i]) v->flags[i] |= made;
+    v->unsent |= VKO_SEND_STATE;
+    return GR_OK;
 }
 
 gr_status gr_vk_optim_step(gr_optim *opt, gr_tensor *const *grads)
 {
     gr_vk_optim *v = opt->resident;
-    GR_TRY(gr_vk_optim_send(opt));
+    int host = host_derived(opt);
+    GR_TRY(gr_vk_optim_send(opt, host ? VKO_SEND_STATE : 0));
     GR_TRY(ring_room(opt));
-    GR_TRY(pipelines(opt));
+    GR_TRY(pipelines(opt, host));
     GR_TRY(create_slots(opt, grads));
     step_table t;
     build_table(opt, grads, &t);
     gr_status s = send_table(v, &t);
-    if (s == GR_OK) s = record(opt, grads, &t);
+    if (s == GR_OK) s = host ? record_host_derived(opt, grads, &t) : record(opt, grads, &t);
     if (s == GR_OK && opt->o.nonfinite == GR_NONFINITE_ERROR) s = check_nonfinite(opt);
     if (s != GR_OK) {
         gr_optim_drop_created(opt);

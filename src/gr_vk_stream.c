@@ -241,6 +241,7 @@ gr_status gr_vk_dispatch(gr_vk_device *d, int kernel, const uint32_t spec[4], co
     }
     d->fn.vkCmdPushConstants(cmd, d->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_size, push);
     d->fn.vkCmdDispatch(cmd, groups, 1, 1);
+    d->dispatches++;
     return GR_OK;
 }
 
@@ -265,12 +266,13 @@ gr_status gr_vk_stage(gr_vk_device *d, VkDeviceSize size, gr_vk_alloc **arena, V
     return GR_OK;
 }
 
-gr_status gr_vk_stream_stats(gr_device *dev, uint64_t *submits, uint64_t *waits)
+gr_status gr_vk_stream_stats(gr_device *dev, uint64_t *submits, uint64_t *waits, uint64_t *dispatches)
 {
     if (dev->kind != GR_DEVICE_VULKAN)
         return gr_fail(GR_EDEVICE, "%s has no command stream (a Vulkan device expected)", dev->name);
     gr_vk_device *d = gr_vk_dev(dev);
     *submits = d->submits;
     *waits = d->waits;
+    *dispatches = d->dispatches;
     return GR_OK;
 }

@@ -3,9 +3,9 @@
 -- the default, and "propagate") and of AutoHypergradientAdamW without and
 -- with surprise, each beside the copy bandwidth grilly's copy_ reaches moving
 -- the same bytes; then the small-model step (50 tensors of 1e3..1e5 elements,
--- 1000 steps, one synchronize at the end) with the command stream's submits
--- and host waits per step. Prints one JSON object to stdout and progress to
--- stderr. Run: make bench-gpu (GRILLY_DEVICE picks the device;
+-- 1000 steps, one synchronize at the end) with the command stream's submits,
+-- host waits and dispatches per step. Prints one JSON object to stdout and
+-- progress to stderr. Run: make bench-gpu (GRILLY_DEVICE picks the device;
 -- GRILLY_BENCH_OPTIM_SIZES="1e6,1e7" limits the sizes).
 --
 -- Bytes per parameter a step moves (docs/optimizers.md): AdamW 28 under
@@ -150,6 +150,7 @@ do
       us_per_step = s / 1000 * 1e6,
       submits_per_step = (after.submits - before.submits) / 1000,
       waits_per_step = (after.waits - before.waits) / 1000,
+      dispatches_per_step = (after.dispatches - before.dispatches) / 1000,
       waits_while_stepping = recorded.waits - before.waits,
     }
     opt:free()
