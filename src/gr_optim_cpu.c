@@ -94,7 +94,7 @@ reduce_kernel(int64_t n, const float *restrict g, const float *restrict m,
     (c->eps == 0.0f ? reduce_kernel(n, g, m, vh, ema, c, dp, em, ew, 1, out) \
                     : reduce_kernel(n, g, m, vh, ema, c, dp, em, ew, 0, out))
 
-static void reduce_item(const gr_optim_item *it, const gr_optim_reduce_coeffs *c, double *out)
+GR_CPU_CLONES static void reduce_item(const gr_optim_item *it, const gr_optim_reduce_coeffs *c, double *out)
 {
     int64_t n = it->g->numel;
     const float *g = gr_cpu_data(it->g);
@@ -186,7 +186,7 @@ dnorm_kernel(int64_t n, const float *restrict m, const float *restrict vh, float
     (c->eps == 0.0f ? update_kernel(n, p, g, m, v, vmax, ema, u, am, dn, em, 1, out) \
                     : update_kernel(n, p, g, m, v, vmax, ema, u, am, dn, em, 0, out))
 
-static void update_item(const gr_optim_item *it, const gr_optim_update_coeffs *c, double *out)
+GR_CPU_CLONES static void update_item(const gr_optim_item *it, const gr_optim_update_coeffs *c, double *out)
 {
     int64_t n = it->p->numel;
     float *m = gr_cpu_data(it->m), *v = gr_cpu_data(it->v);
@@ -231,7 +231,8 @@ static gr_status cpu_update(const gr_optim_item *items, int n, const gr_optim_up
 
 /* ---- the current direction ---------------------------------------------- */
 
-static gr_status cpu_direction(const gr_optim_item *it, const gr_optim_reduce_coeffs *c, gr_tensor *out)
+GR_CPU_CLONES static gr_status cpu_direction(const gr_optim_item *it, const gr_optim_reduce_coeffs *c,
+                                             gr_tensor *out)
 {
     const float *restrict m = gr_cpu_data(it->m);
     const float *restrict vh = gr_cpu_data(c->amsgrad && it->vmax ? it->vmax : it->v);
