@@ -54,6 +54,9 @@ struct gr_backend {
     gr_status (*upload)(gr_storage *st, size_t byte_offset, const void *src, size_t nbytes);
     gr_status (*download)(gr_storage *st, size_t byte_offset, void *dst, size_t nbytes);  /* sync point */
     gr_status (*synchronize)(gr_device *dev);
+    /* Device time of the work recorded between the two calls (gr_device_timer_*). */
+    gr_status (*timer_start)(gr_device *dev);
+    gr_status (*timer_stop)(gr_device *dev, double *seconds);  /* sync point */
 
     /* Element-wise */
     gr_status (*fill)(gr_tensor *t, float value);

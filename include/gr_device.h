@@ -19,6 +19,7 @@ typedef struct gr_device {
     void *impl;                 /* backend-private state */
     size_t bytes_in_use;        /* device bytes held by live storages */
     size_t bytes_reserved;      /* device memory the backend holds (Vulkan: every block) */
+    int timing;                 /* between gr_device_timer_start and _stop */
 } gr_device;
 
 /* The CPU device; static, never freed. */
@@ -43,5 +44,13 @@ size_t gr_device_bytes_reserved(const gr_device *dev);
 
 /* Waits until every command submitted to the device has finished. */
 gr_status gr_device_synchronize(gr_device *dev);
+
+/* Device timing: stop gives the seconds the device spent on the work recorded
+ * since start, measured by the device itself (GPU timestamps on Vulkan; on the
+ * CPU, whose ops finish before they return, the wall time). Stop waits for
+ * that work. One timing per device at a time: starting a second before the
+ * first stops is an error, as is stopping none. */
+gr_status gr_device_timer_start(gr_device *dev);
+gr_status gr_device_timer_stop(gr_device *dev, double *seconds);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static gr_status cpu_alloc(gr_device *dev, size_t nbytes, gr_storage *st)
 {
@@ -31,6 +32,23 @@ static gr_status cpu_download(gr_storage *st, size_t off, void *dst, size_t n)
 
 static gr_status cpu_synchronize(gr_device *dev) { (void)dev; return GR_OK; }
 
+/* The CPU device is one object, so its timer's origin is too. */
+static struct timespec cpu_timer_origin;
+
+static gr_status cpu_timer_start(gr_device *dev)
+{
+    clock_gettime(CLOCK_MONOTONIC, &cpu_timer_origin);
+    return GR_OK;
+}
+
+static gr_status cpu_timer_stop(gr_device *dev, double *seconds)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    *seconds = (double)(now.tv_sec - cpu_timer_origin.tv_sec) + (double)(now.tv_nsec - cpu_timer_origin.tv_nsec) * 1e-9;
+    return GR_OK;
+}
+
 gr_status gr_cpu_fill(gr_tensor *t, float value)
 {
     float *restrict p = gr_cpu_data(t);
@@ -50,6 +68,8 @@ const gr_backend gr_cpu_backend = {
     .upload = cpu_upload,
     .download = cpu_download,
     .synchronize = cpu_synchronize,
+    .timer_start = cpu_timer_start,
+    .timer_stop = cpu_timer_stop,
     .fill = gr_cpu_fill,
     .copy = gr_cpu_copy,
     .binary = gr_cpu_binary,

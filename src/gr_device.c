@@ -105,3 +105,19 @@ gr_status gr_device_synchronize(gr_device *dev)
 {
     return dev->backend->synchronize(dev);
 }
+
+gr_status gr_device_timer_start(gr_device *dev)
+{
+    if (dev->timing)
+        return gr_fail(GR_EINVAL, "%s is being timed already (timings of one device do not nest)", dev->name);
+    GR_TRY(dev->backend->timer_start(dev));
+    dev->timing = 1;
+    return GR_OK;
+}
+
+gr_status gr_device_timer_stop(gr_device *dev, double *seconds)
+{
+    if (!dev->timing) return gr_fail(GR_EINVAL, "%s is not being timed", dev->name);
+    dev->timing = 0;
+    return dev->backend->timer_stop(dev, seconds);
+}

@@ -32,6 +32,8 @@
     X(vkBeginCommandBuffer) X(vkEndCommandBuffer) X(vkResetCommandBuffer) \
     X(vkCreateFence) X(vkDestroyFence) X(vkWaitForFences) X(vkResetFences) X(vkGetFenceStatus) \
     X(vkCmdBindPipeline) X(vkCmdPushConstants) X(vkCmdDispatch) X(vkCmdPipelineBarrier) \
+    X(vkCreateQueryPool) X(vkDestroyQueryPool) X(vkGetQueryPoolResults) \
+    X(vkCmdResetQueryPool) X(vkCmdWriteTimestamp) \
     X(vkCmdCopyBuffer) X(vkCmdFillBuffer)
 
 typedef struct gr_vk_ifuncs {
@@ -165,6 +167,10 @@ typedef struct gr_vk_device {
     uint64_t submits, waits;        /* vkQueueSubmit calls and fence waits so far */
     uint64_t dispatches;            /* compute dispatches recorded so far */
 
+    /* Device timing (gr_vk_timer.c) */
+    uint32_t timestamp_bits;        /* valid bits of the queue's timestamps; 0: none */
+    VkQueryPool timer_queries;      /* the start and stop timestamps, made on first use */
+
     VkPipelineLayout layout;        /* shared by every kernel: push constants only */
     gr_vk_pipeline *pipelines;
     int npipelines, cappipelines;
@@ -215,6 +221,11 @@ gr_status gr_vk_wait_all(gr_vk_device *d);
 static inline uint64_t gr_vk_recording_serial(const gr_vk_device *d) { return d->next_serial; }
 /* Notes finished batches without waiting. */
 void gr_vk_poll(gr_vk_device *d);
+
+/* Device timing (gr_vk_timer.c) */
+gr_status gr_vk_timer_start(gr_device *dev);
+gr_status gr_vk_timer_stop(gr_device *dev, double *seconds);
+void gr_vk_timer_destroy(gr_vk_device *d);
 
 /* Pipelines (gr_vk_pipeline.c) */
 gr_status gr_vk_pipeline_layout_create(gr_vk_device *d);

@@ -120,9 +120,10 @@ static int has_device_extension(gr_vk_instance_state *inst, VkPhysicalDevice pd,
     return found;
 }
 
-/* A queue family with compute; one without graphics is preferred, as it is
- * the GPU's dedicated compute engine where there is one. */
-static int compute_family(gr_vk_instance_state *inst, VkPhysicalDevice pd)
+/* A queue family with compute, or -1; one without graphics is preferred, as
+ * it is the GPU's dedicated compute engine where there is one. The valid bits
+ * of its timestamps go to *timestamp_bits. */
+static int compute_family(gr_vk_instance_state *inst, VkPhysicalDevice pd, uint32_t *timestamp_bits)
 {
     uint32_t n = 0;
     inst->fn.vkGetPhysicalDeviceQueueFamilyProperties(pd, &n, NULL);
@@ -135,8 +136,10 @@ static int compute_family(gr_vk_instance_state *inst, VkPhysicalDevice pd)
         if (any < 0) any = (int)i;
         if (dedicated < 0 && !(fams[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)) dedicated = (int)i;
     }
+    int family = dedicated >= 0 ? dedicated : any;
+    if (family >= 0) *timestamp_bits = fams[family].timestampValidBits;
     free(fams);
-    return dedicated >= 0 ? dedicated : any;
+    return family;
 }
 
 static void device_destroy(gr_vk_device *d)
@@ -144,6 +147,7 @@ static void device_destroy(gr_vk_device *d)
     /* The last entry point loaded: the table is complete. */
     if (d->device && d->fn.vkCmdFillBuffer) {
         d->fn.vkDeviceWaitIdle(d->device);
+        gr_vk_timer_destroy(d);
         gr_vk_stream_destroy(d);
         gr_vk_pipelines_destroy(d);
         gr_vk_memory_destroy(d);
@@ -190,7 +194,7 @@ static gr_status create_device(gr_vk_instance_state *inst, VkPhysicalDevice pd, 
 
     gr_vk_float_modes_get(inst, pd, &d->float_modes);
 
-    int family = compute_family(inst, pd);
+    int family = compute_family(inst, pd, &d->timestamp_bits);
     if (family < 0) return gr_fail(GR_EDEVICE, "%s has no compute queue", d->props.deviceName);
     d->queue_family = (uint32_t)family;
 

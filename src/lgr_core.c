@@ -93,6 +93,36 @@ static int l_synchronize(lua_State *L)
     return 0;
 }
 
+/* grilly.device_time(fn [, device]): calls fn() and returns the seconds the
+ * device (the default one when none is named) spent on the work fn recorded,
+ * then fn's results. The device measures it (GPU timestamps on Vulkan), so
+ * the host's recording and waiting are left out; it waits for that work. An
+ * error in fn ends the timing and is raised again as it was. */
+static int l_device_time(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    gr_device *dev;
+    if (lua_isnoneornil(L, 2)) lgr_check(L, gr_device_default(&dev));
+    else dev = lgr_check_device(L, 2);
+    lua_settop(L, 1);
+    gr_status s = gr_device_timer_start(dev);
+    if (s != GR_OK) {
+        gr_device_release(dev);
+        lgr_check(L, s);
+    }
+    int failed = lua_pcall(L, 0, LUA_MULTRET, 0);
+    double seconds;
+    s = gr_device_timer_stop(dev, &seconds);
+    gr_device_release(dev);
+    if (failed) return lua_error(L);
+    lgr_check(L, s);
+    int results = lua_gettop(L);
+    luaL_checkstack(L, 1, "too many results from the timed function");
+    lua_pushnumber(L, seconds);
+    lua_insert(L, 1);
+    return results + 1;
+}
+
 static int l_devices(lua_State *L)
 {
     lua_newtable(L);
@@ -133,6 +163,7 @@ static const luaL_Reg core_functions[] = {
     {"set_device", l_set_device},
     {"get_device", l_get_device},
     {"synchronize", l_synchronize},
+    {"device_time", l_device_time},
     {"devices", l_devices},
     {"device_bytes", l_device_bytes},
     {NULL, NULL},

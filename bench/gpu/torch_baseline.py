@@ -1,7 +1,8 @@
 """PyTorch baselines for the GPU benchmarks, timed with CUDA events.
 
 Prints one JSON object: copy bandwidth, element-wise add and division, fp32 matmul (TF32 off),
-fused AdamW step times, and the small-model step. Run on the GPU machine:
+fused AdamW step times, the same with a skip on non-finite gradients (found_inf), and the
+small-model step. Run on the GPU machine:
     python3 bench/gpu/torch_baseline.py > torch.json
 """
 import json
@@ -73,6 +74,43 @@ def adamw_step(total, tensors):
     return {"params": total, "tensors": tensors, "ms": ms, "GBps_at_28B": 28 * total / ms / 1e6}
 
 
+def adamw_found_inf_step(total, tensors):
+    """Fused AdamW with the semantics of grilly's default nonfinite = "skip": a
+    step with a NaN or Inf gradient changes nothing. This is torch's own way to
+    get it, GradScaler's: check the gradients into found_inf (unscaling them by
+    1) and hand found_inf to the fused step. Checked to skip before it is timed."""
+    sizes = [total // tensors] * tensors
+    sizes[-1] += total - sum(sizes)
+    params = [torch.nn.Parameter(torch.randn(s, device=DEV)) for s in sizes]
+    for p in params:
+        p.grad = torch.randn_like(p)
+    grads = [p.grad for p in params]
+    opt = torch.optim.AdamW(params, lr=1e-3, fused=True)
+    found_inf = torch.zeros((), device=DEV)  # 0-d, as GradScaler makes them
+    inv_scale = torch.ones((), device=DEV)
+    opt.found_inf = found_inf  # what GradScaler.step sets; the fused step reads it
+
+    def step():
+        found_inf.zero_()
+        torch._amp_foreach_non_finite_check_and_unscale_(grads, found_inf, inv_scale)
+        opt.step()
+
+    step()
+    before, kept = params[0].detach().clone(), grads[0][0].item()
+    grads[0][0] = float("inf")
+    step()
+    if not torch.equal(before, params[0].detach()):
+        return {"params": total, "tensors": tensors, "error": "found_inf did not skip the step"}
+    grads[0][0] = kept
+
+    def twenty_steps():
+        for _ in range(20):
+            step()
+
+    ms = best_ms(twenty_steps, reps=3) / 20
+    return {"params": total, "tensors": tensors, "ms": ms}
+
+
 def small_model(steps=1000):
     """50 tensors of 1e3..1e5 elements; mean time per step over `steps` steps."""
     gen = torch.Generator().manual_seed(0)
@@ -101,6 +139,7 @@ def main():
     out["div"] = div(10**8)
     out["matmul"] = matmul(4096)
     out["adamw"] = [adamw_step(n, t) for n in (10**6, 10**7, 10**8) for t in (1, 200)]
+    out["adamw_found_inf"] = [adamw_found_inf_step(n, t) for n in (10**6, 10**7, 10**8) for t in (1, 200)]
     out["small_model"] = small_model()
     json.dump(out, sys.stdout, indent=1)
     print()
