@@ -102,18 +102,20 @@ static int l_device_time(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TFUNCTION);
     gr_device *dev;
-    if (lua_isnoneornil(L, 2)) lgr_check(L, gr_device_default(&dev));
-    else dev = lgr_check_device(L, 2);
+    /* A named device comes retained, the default one does not. */
+    int named = !lua_isnoneornil(L, 2);
+    if (named) dev = lgr_check_device(L, 2);
+    else lgr_check(L, gr_device_default(&dev));
     lua_settop(L, 1);
     gr_status s = gr_device_timer_start(dev);
     if (s != GR_OK) {
-        gr_device_release(dev);
+        if (named) gr_device_release(dev);
         lgr_check(L, s);
     }
     int failed = lua_pcall(L, 0, LUA_MULTRET, 0);
     double seconds;
     s = gr_device_timer_stop(dev, &seconds);
-    gr_device_release(dev);
+    if (named) gr_device_release(dev);
     if (failed) return lua_error(L);
     lgr_check(L, s);
     int results = lua_gettop(L);
